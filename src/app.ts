@@ -1,0 +1,133 @@
+/**
+ * `createApp(deps)`: the whole HTTP application — middleware in contract order, the resource
+ * routers, docs, static files, and one error handler that answers every failure with
+ * RFC 9457 problem+json.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import {
+  DatabaseUnavailableError,
+  ForeignKeyViolationError,
+  UniqueViolationError,
+} from "@/db/database.ts";
+import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
+import { AppError, ConflictError, problemResponse, ServiceUnavailableError } from "@/lib/errors.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { createRouter } from "@/lib/router.ts";
+import { requestContext } from "@/middleware/request-context.ts";
+import { requestTimeout } from "@/middleware/request-timeout.ts";
+import { securityHeaders } from "@/middleware/security-headers.ts";
+import { staticFiles } from "@/middleware/static-files.ts";
+import { createHealthRouter } from "@/modules/health/health.index.ts";
+
+const STATIC_ROOT = new URL("../static/", import.meta.url);
+
+const HTTP_EXCEPTION_CODES: Record<number, string> = {
+  400: "malformed_body",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  413: "content_too_large",
+  415: "unsupported_media_type",
+  503: "service_unavailable",
+};
+
+/** Map anything thrown to an {@link AppError}; `undefined` for a bug (answered as 500). */
+export function toAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (error instanceof HTTPException) {
+    return new AppError(
+      error.status,
+      HTTP_EXCEPTION_CODES[error.status] ?? "http_error",
+      error.message || "Request failed",
+    );
+  }
+  if (error instanceof UniqueViolationError) {
+    return new ConflictError("Conflicts with existing data");
+  }
+  if (error instanceof ForeignKeyViolationError) {
+    return new AppError(422, "validation_failed", "A referenced resource does not exist");
+  }
+  if (error instanceof DatabaseUnavailableError) {
+    return new ServiceUnavailableError("Database unavailable", { cause: error });
+  }
+  return undefined;
+}
+
+function requestIdOf(c: Context<AppEnv>): string {
+  return c.get("requestId") ?? "unknown";
+}
+
+/**
+ * Build the application over the given dependencies. No globals: tests build one per database.
+ *
+ * @example
+ * ```ts
+ * const app = createApp({ config, db, clock: systemClock, passwords, lifecycle });
+ * const res = await app.request("/livez");
+ * ```
+ */
+export function createApp(deps: AppDeps) {
+  const log = getAppLogger("app");
+  const app = createRouter();
+
+  app.use(requestContext(deps));
+  app.use(securityHeaders());
+  app.use(requestTimeout(deps.config.http.requestTimeoutMs));
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const error = new AppError(
+        405,
+        "method_not_allowed",
+        `Method ${c.req.method} is not allowed here; use ${methods.join(", ")}`,
+      );
+      return problemResponse(error.toProblem(requestIdOf(c)), { Allow: methods.join(", ") });
+    },
+  }));
+
+  app.route("/", createHealthRouter());
+
+  app.get("/", (c) => c.redirect("/docs", 302));
+  app.use(staticFiles(STATIC_ROOT));
+
+  app.notFound((c) => {
+    const error = new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`);
+    return problemResponse(error.toProblem(requestIdOf(c)));
+  });
+
+  app.onError((error, c) => {
+    const requestId = requestIdOf(c);
+    const known = toAppError(error);
+    if (known) {
+      if (known.status === 503) {
+        log.warning("Answered 503: {reason}", {
+          reason: known.detail,
+          cause: String(known.cause ?? ""),
+          request_id: requestId,
+        });
+      }
+      return problemResponse(known.toProblem(requestId), known.headers);
+    }
+    log.error("Unhandled error while serving {method} {path}", {
+      method: c.req.method,
+      path: c.req.path,
+      request_id: requestId,
+      error,
+    });
+    const internal = new AppError(
+      500,
+      "internal_error",
+      "An unexpected error occurred; quote the request id when reporting it",
+    );
+    return problemResponse(internal.toProblem(requestId));
+  });
+
+  return app;
+}
+
+/** The application type, for typed test clients. */
+export type App = ReturnType<typeof createApp>;

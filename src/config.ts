@@ -1,0 +1,292 @@
+/**
+ * The only reader of the environment: parses every variable once with zod into a typed,
+ * frozen {@link Config}, or fails with one message naming every bad variable.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseDuration } from "@/lib/duration.ts";
+
+/** Where the service runs; production refuses unsafe defaults. */
+export type AppEnvironment = "development" | "test" | "production";
+
+/** Development-only pepper, used with a warning when SECRET_KEY is unset outside production. */
+const DEV_SECRET_KEY = "items-api-development-secret-key-do-not-use-in-production";
+const DEFAULT_DATABASE_URL = "sqlite:./data/items-api.db";
+const DEV_ADMIN_PASSWORD = "admin";
+
+/** Parsed, validated configuration. Frozen: nothing changes it after startup. */
+export interface Config {
+  readonly env: AppEnvironment;
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly metricsPort: number;
+    readonly bodyLimitBytes: number;
+    readonly requestTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly trustProxy: boolean;
+    readonly corsOrigins: readonly string[];
+  };
+  readonly database: {
+    readonly url: string;
+    readonly poolSize: number;
+    readonly queueLimit: number;
+    readonly queryTimeoutMs: number;
+  };
+  readonly redisUrl: string | undefined;
+  readonly auth: {
+    readonly secretKey: string;
+    readonly accessTokenTtlMs: number;
+    readonly refreshTokenTtlMs: number;
+    readonly maxSessionsPerUser: number;
+  };
+  readonly admin: { readonly username: string; readonly password: string | undefined };
+  readonly rateLimit: {
+    readonly loginMax: number;
+    readonly loginWindowMs: number;
+    readonly apiMax: number;
+    readonly apiWindowMs: number;
+  };
+  readonly docsAuth: "none" | "basic";
+  readonly log: {
+    readonly level: "debug" | "info" | "warning" | "error";
+    readonly format: "pretty" | "json";
+  };
+  readonly versionRefreshMs: number;
+  readonly tokenPurgeCron: string;
+  /** Non-fatal findings (such as a development fallback in use), to be logged at startup. */
+  readonly warnings: readonly string[];
+}
+
+/** Startup cannot continue: lists every bad variable and why. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+const duration = (fallback: string) =>
+  z.string().default(fallback).transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.string().default(String(fallback)).transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Cannot use "${value}": expected a whole number from ${min} to ${max}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const boolean = (fallback: boolean) =>
+  z.string().default(String(fallback)).transform((value, ctx) => {
+    const normalized = value.trim().toLowerCase();
+    if (["true", "1", "yes"].includes(normalized)) return true;
+    if (["false", "0", "no", ""].includes(normalized)) return false;
+    ctx.addIssue({ code: "custom", message: `Cannot use "${value}": expected true or false` });
+    return z.NEVER;
+  });
+
+const oneOf = <T extends string>(values: readonly [T, ...T[]]) =>
+  z.string().optional().transform((value, ctx) => {
+    if (value === undefined || value === "") return undefined;
+    if ((values as readonly string[]).includes(value)) return value as T;
+    ctx.addIssue({
+      code: "custom",
+      message: `Cannot use "${value}": expected one of ${values.join(", ")}`,
+    });
+    return z.NEVER;
+  });
+
+const databaseUrl = z.string().optional().refine(
+  (value) => value === undefined || value === "" || /^sqlite:.+/.test(value) || isMysqlUrl(value),
+  { message: "Expected mysql://user:pass@host:3306/db, sqlite:<path> or sqlite::memory:" },
+);
+
+const origins = z.string().default("").transform((value, ctx) => {
+  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const origin of list) {
+    if (!isOrigin(origin)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Cannot use "${origin}": expected an origin such as https://app.example.com`,
+      });
+    }
+  }
+  return list;
+});
+
+const cronSchedule = z.string().default("0 * * * *").refine(
+  (value) => value.trim().split(/\s+/).length === 5,
+  { message: "Expected a five-field cron schedule such as 0 * * * *" },
+);
+
+const EnvSchema = z.object({
+  APP_ENV: oneOf(["development", "test", "production"]),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: integer(8080, 1, 65535),
+  METRICS_PORT: integer(8000, 0, 65535),
+  DATABASE_URL: databaseUrl,
+  DB_POOL_SIZE: integer(10, 1, 1000),
+  DB_QUEUE_LIMIT: integer(200, 0, 100_000),
+  DB_QUERY_TIMEOUT: duration("5s"),
+  REDIS_URL: z.string().optional().refine(
+    (value) => value === undefined || value === "" || /^rediss?:\/\/.+/.test(value),
+    { message: "Expected redis://host:6379 or rediss://host:6379" },
+  ),
+  SECRET_KEY: z.string().optional(),
+  ACCESS_TOKEN_TTL: duration("2h"),
+  REFRESH_TOKEN_TTL: duration("30d"),
+  MAX_SESSIONS_PER_USER: integer(10, 1, 1000),
+  ADMIN_USERNAME: z.string().default("admin").refine(
+    (value) => /^[A-Za-z0-9_.-]{3,64}$/.test(value),
+    { message: "Expected 3 to 64 letters, digits, '_', '.' or '-'" },
+  ),
+  ADMIN_PASSWORD: z.string().optional(),
+  CORS_ORIGINS: origins,
+  TRUST_PROXY: boolean(false),
+  BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
+  REQUEST_TIMEOUT: duration("30s"),
+  SHUTDOWN_TIMEOUT: duration("10s"),
+  RATE_LIMIT_LOGIN_MAX: integer(10, 1, 1_000_000),
+  RATE_LIMIT_LOGIN_WINDOW: duration("15m"),
+  RATE_LIMIT_API_MAX: integer(600, 1, 100_000_000),
+  RATE_LIMIT_API_WINDOW: duration("1m"),
+  DOCS_AUTH: oneOf(["none", "basic"]),
+  LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  LOG_FORMAT: oneOf(["pretty", "json"]),
+  VERSION_REFRESH_INTERVAL: duration("5s"),
+  TOKEN_PURGE_CRON: cronSchedule,
+});
+
+function isMysqlUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "mysql:" && url.hostname !== "" && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parse an environment into a frozen {@link Config}.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" });
+ * ```
+ * @throws {ConfigError} naming every bad variable and why
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // An empty variable counts as unset, as in most deployment tools.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    );
+  }
+  const e = result.data;
+  const appEnv = e.APP_ENV ?? "development";
+  const production = appEnv === "production";
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  if (production && !e.DATABASE_URL) {
+    problems.push("DATABASE_URL: Required when APP_ENV=production");
+  }
+  let secretKey = e.SECRET_KEY;
+  if (secretKey !== undefined && secretKey.length < 32) {
+    problems.push("SECRET_KEY: Must be at least 32 characters");
+  } else if (secretKey === undefined) {
+    if (production) problems.push("SECRET_KEY: Required when APP_ENV=production");
+    else warnings.push("SECRET_KEY is unset: using the development-only key");
+    secretKey = DEV_SECRET_KEY;
+  }
+  let adminPassword = e.ADMIN_PASSWORD;
+  if (production && adminPassword === DEV_ADMIN_PASSWORD) {
+    problems.push(`ADMIN_PASSWORD: The default "admin" is refused when APP_ENV=production`);
+  } else if (production && adminPassword !== undefined && adminPassword.length < 12) {
+    problems.push("ADMIN_PASSWORD: Must be at least 12 characters when APP_ENV=production");
+  } else if (adminPassword === undefined && !production) {
+    adminPassword = DEV_ADMIN_PASSWORD;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    env: appEnv,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      metricsPort: e.METRICS_PORT,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+      trustProxy: e.TRUST_PROXY,
+      corsOrigins: e.CORS_ORIGINS,
+    },
+    database: {
+      url: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      poolSize: e.DB_POOL_SIZE,
+      queueLimit: e.DB_QUEUE_LIMIT,
+      queryTimeoutMs: e.DB_QUERY_TIMEOUT,
+    },
+    redisUrl: e.REDIS_URL,
+    auth: {
+      secretKey,
+      accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
+      refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
+      maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+    },
+    admin: { username: e.ADMIN_USERNAME, password: adminPassword },
+    rateLimit: {
+      loginMax: e.RATE_LIMIT_LOGIN_MAX,
+      loginWindowMs: e.RATE_LIMIT_LOGIN_WINDOW,
+      apiMax: e.RATE_LIMIT_API_MAX,
+      apiWindowMs: e.RATE_LIMIT_API_WINDOW,
+    },
+    docsAuth: e.DOCS_AUTH ?? (production ? "basic" : "none"),
+    log: {
+      level: e.LOG_LEVEL,
+      format: e.LOG_FORMAT ?? (appEnv === "development" ? "pretty" : "json"),
+    },
+    versionRefreshMs: e.VERSION_REFRESH_INTERVAL,
+    tokenPurgeCron: e.TOKEN_PURGE_CRON,
+    warnings,
+  });
+}
+
+/** Read the process environment and parse it; the one place that touches `Deno.env`. */
+export function loadConfig(): Config {
+  return parseConfig(Deno.env.toObject());
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === "object") deepFreeze(inner);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,99 @@
+/**
+ * The database seen by repositories: portable SQL with `?` placeholders, transactions,
+ * a health ping and advisory locks. Adapters: {@link ./mysql.ts} and {@link ./sqlite.ts}.
+ *
+ * @module
+ */
+
+/** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
+export type SqlValue = string | number | bigint | boolean | null | Date;
+
+/** Result of a write statement. */
+export interface ExecuteResult {
+  insertId: number;
+  affectedRows: number;
+}
+
+/** Anything that runs SQL: the database itself, or an open transaction. */
+export interface Queryable {
+  /** Run a statement that returns rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** Run a statement that writes. */
+  execute(sql: string, params?: readonly SqlValue[]): Promise<ExecuteResult>;
+}
+
+/** Connection pool occupancy, exported as metrics. */
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Outcome of {@link Database.withLock}. */
+export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+/** A database the service can use. */
+export interface Database extends Queryable {
+  readonly dialect: "mysql" | "sqlite";
+  /** Run `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` while holding a named lock shared by every instance on this database
+   * (MySQL `GET_LOCK`); waits at most `waitSeconds` (0: do not wait) for it.
+   */
+  withLock<T>(name: string, waitSeconds: number, fn: () => Promise<T>): Promise<LockResult<T>>;
+  /** Fail unless the database answers within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>;
+  stats(): PoolStats;
+  close(): Promise<void>;
+}
+
+/** A unique constraint rejected the write (duplicate key). */
+export class UniqueViolationError extends Error {
+  override name = "UniqueViolationError";
+  constructor(readonly constraint: string, options?: ErrorOptions) {
+    super(`Unique constraint violated: ${constraint}`, options);
+  }
+}
+
+/** A foreign key rejected the write (the referenced row does not exist). */
+export class ForeignKeyViolationError extends Error {
+  override name = "ForeignKeyViolationError";
+  constructor(options?: ErrorOptions) {
+    super("Foreign key constraint violated", options);
+  }
+}
+
+/** The database could not be reached or did not answer in time. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+  constructor(message = "Database unavailable", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Reject with {@link DatabaseUnavailableError} when `promise` takes longer than `ms`. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DatabaseUnavailableError(`${what} did not finish within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A timestamp column as an ISO 8601 UTC string, whichever form the driver returned. */
+export function toIsoTimestamp(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "string") {
+    return new Date(value.endsWith("Z") ? value : `${value}Z`).toISOString();
+  }
+  throw new TypeError(`Cannot read a timestamp from ${typeof value}`);
+}
+
+/** Same as {@link toIsoTimestamp}, for nullable columns. */
+export function toIsoTimestampOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : toIsoTimestamp(value);
+}

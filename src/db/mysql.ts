@@ -1,0 +1,229 @@
+/**
+ * MySQL/MariaDB adapter over a mysql2 pool: bounded wait queue, per-query timeout, UTC dates,
+ * driver errors mapped to the portable errors of {@link ./database.ts}.
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
+import {
+  type Database,
+  DatabaseUnavailableError,
+  type ExecuteResult,
+  ForeignKeyViolationError,
+  type LockResult,
+  type PoolStats,
+  type Queryable,
+  type SqlValue,
+  UniqueViolationError,
+  withDeadline,
+} from "@/db/database.ts";
+
+/** Options of {@link openMysql}. */
+export interface MysqlOptions {
+  url: string;
+  poolSize: number;
+  /** How many callers may wait for a connection before new ones fail at once. */
+  queueLimit: number;
+  /** Longest a query (including the wait for a connection) may take. */
+  queryTimeoutMs: number;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "POOL_CLOSED",
+]);
+
+/** Translate a mysql2 error into a portable one; anything unknown is returned unchanged. */
+function translateError(error: unknown): unknown {
+  if (error instanceof DatabaseUnavailableError) return error;
+  const e = error as { code?: string; fatal?: boolean; message?: string };
+  if (e?.code === "ER_DUP_ENTRY") {
+    const key = /for key '([^']+)'/.exec(e.message ?? "")?.[1] ?? "unknown";
+    return new UniqueViolationError(key, { cause: error });
+  }
+  if (e?.code === "ER_NO_REFERENCED_ROW_2" || e?.code === "ER_NO_REFERENCED_ROW") {
+    return new ForeignKeyViolationError({ cause: error });
+  }
+  if (
+    (e?.code && UNAVAILABLE_CODES.has(e.code)) || e?.fatal === true ||
+    e?.message === "Queue limit reached."
+  ) {
+    return new DatabaseUnavailableError(`MySQL unavailable (${e.code ?? e.message})`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+function toParams(params: readonly SqlValue[]): unknown[] {
+  return params.map((p) => (typeof p === "boolean" ? (p ? 1 : 0) : p));
+}
+
+interface PoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
+}
+
+class MysqlDatabase implements Database {
+  readonly dialect = "mysql" as const;
+  #pool: Pool;
+  #timeoutMs: number;
+
+  constructor(pool: Pool, timeoutMs: number) {
+    this.#pool = pool;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async #run<T>(fn: (conn: Pool | PoolConnection) => Promise<T>, on: Pool | PoolConnection) {
+    try {
+      return await withDeadline(fn(on), this.#timeoutMs + 250, "MySQL query");
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  #queryable(on: Pool | PoolConnection): Queryable {
+    const timeout = this.#timeoutMs;
+    return {
+      query: <T>(sql: string, params: readonly SqlValue[] = []) =>
+        this.#run(async (c) => {
+          const [rows] = await c.query({ sql, timeout }, toParams(params));
+          return rows as T[];
+        }, on),
+      execute: (sql: string, params: readonly SqlValue[] = []) =>
+        this.#run(async (c): Promise<ExecuteResult> => {
+          const [header] = await c.query<ResultSetHeader>({ sql, timeout }, toParams(params));
+          return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
+        }, on),
+    };
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#queryable(this.#pool).query<T>(sql, params);
+  }
+
+  execute(sql: string, params?: readonly SqlValue[]): Promise<ExecuteResult> {
+    return this.#queryable(this.#pool).execute(sql, params);
+  }
+
+  async #connection(): Promise<PoolConnection> {
+    try {
+      return await withDeadline(this.#pool.getConnection(), this.#timeoutMs, "MySQL connect");
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const conn = await this.#connection();
+    let broken = false;
+    try {
+      await this.#run((c) => c.query("START TRANSACTION"), conn);
+      const value = await fn(this.#queryable(conn));
+      await this.#run((c) => c.query("COMMIT"), conn);
+      return value;
+    } catch (error) {
+      broken = error instanceof DatabaseUnavailableError;
+      if (!broken) await conn.query("ROLLBACK").catch(() => (broken = true));
+      throw error;
+    } finally {
+      // A connection that timed out or failed mid-transaction is in an unknown state.
+      if (broken) conn.destroy();
+      else conn.release();
+    }
+  }
+
+  async withLock<T>(
+    name: string,
+    waitSeconds: number,
+    fn: () => Promise<T>,
+  ): Promise<LockResult<T>> {
+    const conn = await this.#connection();
+    try {
+      const [rows] = await this.#run(
+        (c) =>
+          c.query({ sql: "SELECT GET_LOCK(?, ?) AS acquired", timeout: (waitSeconds + 5) * 1000 }, [
+            name,
+            waitSeconds,
+          ]),
+        conn,
+      ) as [Array<{ acquired: number | null }>, unknown];
+      if (rows[0]?.acquired !== 1) return { acquired: false };
+      try {
+        return { acquired: true, value: await fn() };
+      } finally {
+        await conn.query("SELECT RELEASE_LOCK(?)", [name]).catch(() => conn.destroy());
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      await withDeadline(
+        this.#pool.query({ sql: "SELECT 1", timeout: timeoutMs }),
+        timeoutMs,
+        "MySQL ping",
+      );
+    } catch (error) {
+      throw translateError(error);
+    }
+  }
+
+  stats(): PoolStats {
+    const internals = (this.#pool as unknown as { pool: PoolInternals }).pool;
+    const all = internals._allConnections?.length ?? 0;
+    const idle = internals._freeConnections?.length ?? 0;
+    return { inUse: all - idle, idle, waiting: internals._connectionQueue?.length ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+/** Open a pooled MySQL database from a `mysql://user:pass@host:port/db` URL. */
+export function openMysql(options: MysqlOptions): Database {
+  const url = new URL(options.url);
+  const pool = mysql.createPool({
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 3306,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+    connectionLimit: options.poolSize,
+    maxIdle: options.poolSize,
+    queueLimit: options.queueLimit,
+    waitForConnections: true,
+    connectTimeout: Math.min(options.queryTimeoutMs, 10_000),
+    enableKeepAlive: true,
+    timezone: "Z",
+    charset: "utf8mb4_unicode_ci",
+    supportBigNumbers: true,
+    decimalNumbers: true,
+  });
+  // Connection-level errors surface through the failing query; keep them off the process.
+  // (The "connection" event hands over the callback-style connection, not the promise one.)
+  pool.on("connection", (conn) => {
+    const raw = conn as unknown as {
+      on(event: "error", listener: () => void): void;
+      query(sql: string, callback: () => void): void;
+    };
+    raw.on("error", () => {});
+    // Sessions speak UTC so server-side time functions agree with the DATETIME values.
+    raw.query("SET time_zone = '+00:00'", () => {});
+  });
+  return new MysqlDatabase(pool, options.queryTimeoutMs);
+}

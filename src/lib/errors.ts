@@ -1,0 +1,185 @@
+/**
+ * Domain errors and their RFC 9457 `application/problem+json` form. Handlers and middleware
+ * throw these; the app's one `onError` turns them into responses.
+ *
+ * @module
+ */
+
+/** One field-level validation failure. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** The body of every error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  request_id: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** Media type of every error body. */
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** Human title of a status code. */
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? "Error";
+}
+
+/** Options shared by every {@link AppError}. */
+export interface AppErrorOptions {
+  /** Extra members of the problem body, such as `latest_version`. */
+  extensions?: Record<string, unknown>;
+  /** Response headers, such as `WWW-Authenticate` or `Retry-After`. */
+  headers?: Record<string, string>;
+  errors?: FieldError[];
+  cause?: unknown;
+}
+
+/** An error the client caused or may retry; carries its status and a stable `code`. */
+export class AppError extends Error {
+  override name = "AppError";
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+    this.errors = options.errors;
+  }
+
+  /** The problem body for this error. */
+  toProblem(requestId: string): Problem {
+    return {
+      type: `https://items-api.dev/problems/${this.code.replaceAll("_", "-")}`,
+      title: statusTitle(this.status),
+      status: this.status,
+      detail: this.detail,
+      code: this.code,
+      request_id: requestId,
+      ...(this.errors ? { errors: this.errors } : {}),
+      ...this.extensions,
+    };
+  }
+}
+
+/** 400: the body could not be parsed. */
+export class BadRequestError extends AppError {
+  override name = "BadRequestError";
+  constructor(detail = "Malformed request body", options?: AppErrorOptions) {
+    super(400, "malformed_body", detail, options);
+  }
+}
+
+/** 401: no valid credentials. Always carries `WWW-Authenticate`. */
+export class UnauthorizedError extends AppError {
+  override name = "UnauthorizedError";
+  constructor(detail = "Not authenticated", scheme = "Bearer", options: AppErrorOptions = {}) {
+    super(401, "unauthorized", detail, {
+      ...options,
+      headers: { "WWW-Authenticate": scheme, ...options.headers },
+    });
+  }
+}
+
+/** 403: authenticated, but not allowed. */
+export class ForbiddenError extends AppError {
+  override name = "ForbiddenError";
+  constructor(detail = "Not enough permissions", options?: AppErrorOptions) {
+    super(403, "forbidden", detail, options);
+  }
+}
+
+/** 404: the resource does not exist (or the caller may not know it does). */
+export class NotFoundError extends AppError {
+  override name = "NotFoundError";
+  constructor(detail = "Not found", options?: AppErrorOptions) {
+    super(404, "not_found", detail, options);
+  }
+}
+
+/** 409: the change conflicts with the current state. */
+export class ConflictError extends AppError {
+  override name = "ConflictError";
+  constructor(detail: string, options?: AppErrorOptions) {
+    super(409, "conflict", detail, options);
+  }
+}
+
+/** 422: the request is well-formed but its content is invalid. */
+export class ValidationError extends AppError {
+  override name = "ValidationError";
+  constructor(errors: FieldError[], detail = "Request validation failed") {
+    super(422, "validation_failed", detail, { errors });
+  }
+}
+
+/** 503: a dependency (the database) is unavailable; the client may retry. */
+export class ServiceUnavailableError extends AppError {
+  override name = "ServiceUnavailableError";
+  constructor(detail = "Service temporarily unavailable", options: AppErrorOptions = {}) {
+    super(503, "service_unavailable", detail, {
+      ...options,
+      headers: { "Retry-After": "5", ...options.headers },
+    });
+  }
+}
+
+/** Build a problem+json response. */
+export function problemResponse(
+  problem: Problem,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { "Content-Type": PROBLEM_CONTENT_TYPE, "Cache-Control": "no-store", ...headers },
+  });
+}
+
+/** 413: the body is larger than the configured limit. */
+export class ContentTooLargeError extends AppError {
+  override name = "ContentTooLargeError";
+  constructor(limitBytes: number) {
+    super(413, "content_too_large", `Request body is larger than ${limitBytes} bytes`, {
+      extensions: { limit_bytes: limitBytes },
+    });
+  }
+}
+
+/** 415: the body's media type is not one the route accepts. */
+export class UnsupportedMediaTypeError extends AppError {
+  override name = "UnsupportedMediaTypeError";
+  constructor(accepted: readonly string[]) {
+    super(415, "unsupported_media_type", `Expected a body of type ${accepted.join(" or ")}`, {
+      headers: { "Accept-Post": accepted.join(", ") },
+    });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The router factory every module builds on: one `defaultHook` that turns validation failures
+ * into 422 problems, and `defineRoute`, which guards each declared request body.
+ *
+ * @module
+ */
+import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "@/lib/app-env.ts";
+import { type FieldError, ValidationError } from "@/lib/errors.ts";
+import { bodyGuard } from "@/middleware/body-guard.ts";
+
+/** A handler whose params, body and responses are typed by its route definition. */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+const LOCATIONS: Record<string, string> = {
+  json: "body",
+  form: "body",
+  query: "query",
+  param: "path",
+  header: "header",
+  cookie: "cookie",
+};
+
+interface ZodIssueLike {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** Turn zod issues into `[{ path: "body.name", message }]`. */
+export function toFieldErrors(target: string, issues: readonly ZodIssueLike[]): FieldError[] {
+  const location = LOCATIONS[target] ?? target;
+  return issues.map((issue) => ({
+    path: [location, ...issue.path.map(String)].join("."),
+    message: issue.message,
+  }));
+}
+
+/**
+ * A router with the app's `defaultHook`.
+ *
+ * @example
+ * ```ts
+ * const router = createRouter().openapi(getItemRoute, getItem);
+ * ```
+ */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ValidationError(toFieldErrors(result.target, result.error.issues));
+      }
+    },
+  });
+}
+
+/**
+ * `createRoute` plus a body guard (413/415/400) after the route's own middleware (auth and
+ * permissions), so checks run in the contract's order: 401, 403, then the body, then 422.
+ */
+export function defineRoute<const R extends RouteConfig>(
+  config: R,
+): R & { getRoutingPath(): string } {
+  const content = config.request?.body?.content;
+  if (!content) return createRoute(config);
+  const own = config.middleware === undefined
+    ? []
+    : Array.isArray(config.middleware)
+    ? config.middleware
+    : [config.middleware];
+  const guard = bodyGuard(Object.keys(content)) as MiddlewareHandler;
+  return createRoute({ ...config, middleware: [...own, guard] }) as R & {
+    getRoutingPath(): string;
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The service process: parse config, open the database, migrate, bootstrap the admin, build
+ * the app, serve it, and shut down gracefully on SIGTERM/SIGINT. Importing this module starts
+ * nothing; `startService` (called by `cli.ts serve`) does.
+ *
+ * @module
+ */
+import { createApp } from "@/app.ts";
+import type { Config } from "@/config.ts";
+import { migrate } from "@/db/migrate.ts";
+import { openDatabase } from "@/db/open.ts";
+import { systemClock } from "@/lib/clock.ts";
+import { Lifecycle } from "@/lib/lifecycle.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { PasswordHasher } from "@/lib/passwords.ts";
+import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+
+/** A started service. */
+export interface RunningService {
+  /** The port the API listens on (useful with `PORT=0`). */
+  readonly port: number;
+  /** Resolves once the service has shut down. */
+  readonly finished: Promise<void>;
+  /** Drain and stop: no new connections, in-flight requests finish (bounded), pool closed. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Start the service described by `config`; logging must already be set up. */
+export async function startService(config: Config): Promise<RunningService> {
+  const log = getAppLogger();
+  for (const warning of config.warnings) log.warning(warning);
+
+  const db = openDatabase(config.database);
+  const { applied } = await migrate(db);
+  if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
+
+  const passwords = new PasswordHasher(config.auth.secretKey);
+  const lifecycle = new Lifecycle();
+  const deps = { config, db, clock: systemClock, passwords, lifecycle };
+  await ensureBootstrapAdmin(deps);
+  const app = createApp(deps);
+
+  const server = Deno.serve({
+    hostname: config.http.host,
+    port: config.http.port,
+    onListen: ({ hostname, port }) => {
+      log.info("Listening on http://{hostname}:{port} ({database}, started in {startup_ms} ms)", {
+        hostname,
+        port,
+        database: db.dialect,
+        startup_ms: Math.round(performance.now()),
+      });
+    },
+  }, app.fetch);
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason = "shutdown requested") => {
+    stopping ??= (async () => {
+      lifecycle.beginShutdown();
+      log.info("Shutting down ({reason}): draining in-flight requests", { reason });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = await Promise.race([
+        server.shutdown().then(() => true),
+        new Promise<false>((resolve) =>
+          timer = setTimeout(() => resolve(false), config.http.shutdownTimeoutMs)
+        ),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        log.warning("Drain limit of {ms} ms reached; closing anyway", {
+          ms: config.http.shutdownTimeoutMs,
+        });
+      }
+      await db.close();
+      for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
+      log.info("Stopped");
+    })();
+    return stopping;
+  };
+
+  const signalHandlers: Array<[Deno.Signal, () => void]> = (["SIGTERM", "SIGINT"] as const).map(
+    (signal) => [signal, () => void shutdown(signal)],
+  );
+  for (const [signal, handler] of signalHandlers) Deno.addSignalListener(signal, handler);
+
+  return {
+    port: server.addr.port,
+    finished: server.finished.then(() => stopping),
+    shutdown,
+  };
+}

@@ -1,0 +1,19 @@
+import type { AppRouteHandler } from "@/lib/router.ts";
+import { ServiceUnavailableError } from "@/lib/errors.ts";
+import type { LivezRoute, ReadyzRoute } from "@/modules/health/health.routes.ts";
+
+/** How long `/readyz` waits for the database before answering 503. */
+const READINESS_PING_MS = 1_000;
+
+export const livez: AppRouteHandler<LivezRoute> = (c) => c.json({ status: "ok" as const }, 200);
+
+export const readyz: AppRouteHandler<ReadyzRoute> = async (c) => {
+  const { db, lifecycle } = c.var.deps;
+  if (lifecycle.shuttingDown) throw new ServiceUnavailableError("Shutting down");
+  try {
+    await db.ping(READINESS_PING_MS);
+  } catch (error) {
+    throw new ServiceUnavailableError("Database unavailable", { cause: error });
+  }
+  return c.json({ status: "ok" as const }, 200);
+};

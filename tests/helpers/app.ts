@@ -1,0 +1,121 @@
+/**
+ * Build a fully migrated app over a real test database, with an injectable clock and config.
+ *
+ * @module
+ */
+import { createApp } from "@/app.ts";
+import { type Config, parseConfig } from "@/config.ts";
+import { migrate } from "@/db/migrate.ts";
+import type { AppDeps } from "@/lib/app-env.ts";
+import { type Clock, ManualClock } from "@/lib/clock.ts";
+import { Lifecycle } from "@/lib/lifecycle.ts";
+import { type Argon2Params, PasswordHasher } from "@/lib/passwords.ts";
+import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
+
+/** Cheap Argon2id parameters so tests stay fast; production uses the defaults. */
+export const TEST_ARGON2: Argon2Params = { memory: 256, passes: 1, parallelism: 1 };
+
+/** Credentials of the bootstrap admin of every test app. */
+export const TEST_ADMIN = { username: "admin", password: "admin-password-for-tests" } as const;
+
+/** A running test app and what it was built over. */
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  config: Config;
+  clock: ManualClock;
+  database: TestDatabase;
+  /** `app.request` with a JSON body helper: `request("POST", "/items", { json: {...} })`. */
+  request(
+    method: string,
+    path: string,
+    options?: { json?: unknown; headers?: Record<string, string>; body?: BodyInit },
+  ): Promise<Response>;
+  /** Close the database and drop it. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createTestApp}. */
+export interface TestAppOptions {
+  /** Extra environment variables, as a user would set them. */
+  env?: Record<string, string>;
+  /** Reuse a database (for a second instance over the same data). */
+  database?: TestDatabase;
+  /** SQLite on a file instead of in memory. */
+  file?: boolean;
+  clock?: Clock;
+}
+
+/** Build the config a test app runs with. */
+export function testConfig(url: string, env: Record<string, string> = {}): Config {
+  return parseConfig({
+    APP_ENV: "test",
+    DATABASE_URL: url,
+    SECRET_KEY: "test-secret-key-that-is-at-least-32-characters",
+    ADMIN_USERNAME: TEST_ADMIN.username,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    METRICS_PORT: "0",
+    ...env,
+  });
+}
+
+/** Create a migrated database with the bootstrap admin, and an app over it. */
+export async function createTestApp(
+  dialect: Dialect,
+  options: TestAppOptions = {},
+): Promise<TestApp> {
+  const database = options.database ?? await createTestDatabase(dialect, { file: options.file });
+  const shared = options.database !== undefined;
+  const db = shared ? database.open() : database.db;
+  const config = testConfig(database.url, options.env);
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(new Date());
+  const deps: AppDeps = {
+    config,
+    db,
+    clock,
+    passwords: new PasswordHasher(config.auth.secretKey, TEST_ARGON2),
+    lifecycle: new Lifecycle(),
+  };
+  await migrate(db);
+  await ensureBootstrapAdmin(deps);
+  const app = createApp(deps);
+  return {
+    app,
+    deps,
+    config,
+    clock,
+    database,
+    request: (method, path, { json, headers = {}, body } = {}) =>
+      Promise.resolve(app.request(path, {
+        method,
+        headers: json === undefined ? headers : { "Content-Type": "application/json", ...headers },
+        body: json === undefined ? body : JSON.stringify(json),
+      })),
+    close: async () => {
+      if (shared) await db.close();
+      else await database.drop();
+    },
+  };
+}
+
+/** Assert a response is problem+json with `status`; returns the parsed body. */
+export async function expectProblem(
+  res: Response,
+  status: number,
+): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  if (res.status !== status) {
+    throw new Error(`Expected status ${status}, got ${res.status}: ${text}`);
+  }
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/problem+json")) {
+    throw new Error(`Expected application/problem+json, got "${type}": ${text}`);
+  }
+  const body = JSON.parse(text) as Record<string, unknown>;
+  for (const key of ["type", "title", "status", "detail", "code", "request_id"]) {
+    if (!(key in body)) throw new Error(`Problem body lacks "${key}": ${text}`);
+  }
+  if (body.status !== status) throw new Error(`Problem body status ${body.status} != ${status}`);
+  return body;
+}
