@@ -17,13 +17,29 @@ import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
 import { AppError, ConflictError, problemResponse, ServiceUnavailableError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { createRouter } from "@/lib/router.ts";
+import { cors } from "@/middleware/cors.ts";
+import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
 import { requestContext } from "@/middleware/request-context.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
 import { securityHeaders } from "@/middleware/security-headers.ts";
 import { staticFiles } from "@/middleware/static-files.ts";
+import { versionGate } from "@/middleware/version-gate.ts";
+import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
+import { createAuthRouter } from "@/modules/auth/auth.index.ts";
+import { createDocsRouter } from "@/modules/docs/docs.index.ts";
 import { createHealthRouter } from "@/modules/health/health.index.ts";
+import { createItemsRouter } from "@/modules/items/items.index.ts";
+import { createRolesRouter } from "@/modules/roles/roles.index.ts";
+import { createUsersRouter } from "@/modules/users/users.index.ts";
+import { createVersionsRouter } from "@/modules/versions/versions.index.ts";
 
 const STATIC_ROOT = new URL("../static/", import.meta.url);
+
+/**
+ * The API paths the `X-Version` gate applies to (an allow-list: a new resource must be added
+ * here). Never gated: `/versions`, `/livez`, `/readyz`, docs, `/openapi.json`, static files, `/`.
+ */
+export const VERSIONED_PATH_PREFIXES: readonly string[] = ["/auth", "/users", "/roles", "/items"];
 
 const HTTP_EXCEPTION_CODES: Record<number, string> = {
   400: "malformed_body",
@@ -76,6 +92,8 @@ export function createApp(deps: AppDeps) {
 
   app.use(requestContext(deps));
   app.use(securityHeaders());
+  // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
+  app.use(cors(deps.config.http.corsOrigins));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
   app.use(methodNotAllowed({
     app,
@@ -89,8 +107,33 @@ export function createApp(deps: AppDeps) {
     },
   }));
 
+  // Before every router (the probes are exempt); per user once requireAuth() knows the user.
+  app.use(apiRateLimit());
   app.route("/", createHealthRouter());
+  app.route("/", createVersionsRouter());
+  // Before the versioned routers: 426 comes before authentication (401).
+  app.use(versionGate({
+    paths: VERSIONED_PATH_PREFIXES,
+    onReject: () => deps.metrics.versionGateRejections.inc(),
+  }));
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token from POST /auth/token or POST /auth/refresh",
+  });
+  app.route("/", createAuthRouter());
+  app.route("/", createUsersRouter());
+  app.route("/", createRolesRouter());
+  app.route("/", createItemsRouter());
 
+  // DOCS_AUTH=basic: the same login throttle as POST /auth/token.
+  app.route(
+    "/",
+    createDocsRouter(app, deps.config, {
+      versionedPathPrefixes: VERSIONED_PATH_PREFIXES,
+      throttle: docsCredentialThrottle(),
+    }),
+  );
   app.get("/", (c) => c.redirect("/docs", 302));
   app.use(staticFiles(STATIC_ROOT));
 

@@ -4,43 +4,103 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
-import { ConfigError, loadConfig } from "@/config.ts";
+import { type Config, ConfigError, loadConfig } from "@/config.ts";
+import { runTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
+import { systemClock } from "@/lib/clock.ts";
+import { AppError } from "@/lib/errors.ts";
 import { getAppLogger, setupLogging } from "@/lib/logger.ts";
+import { PasswordHasher } from "@/lib/passwords.ts";
 import { startService } from "@/main.ts";
+import { createAdmin } from "@/modules/users/create-admin.ts";
 
 /** The service version, from deno.json. */
 export const VERSION: string = denoJson.version;
 
 const HELP = `items-api ${VERSION}
 
-Usage: items-api [command]
+Usage: items-api [command] [options]
 
 Commands:
-  serve      Run the HTTP service (default): migrates, then listens on HOST:PORT
-  migrate    Apply pending database migrations and exit
+  serve          Run the HTTP service (default): migrates, then listens on HOST:PORT
+  migrate        Apply pending database migrations and exit
+  create-admin   Create an admin account:
+                   --username <name>   default: ADMIN_USERNAME
+                   --password-stdin    read the password from the first line of stdin
+                   --password <pw>     visible to other local users; prefer --password-stdin
+                 without either, ADMIN_PASSWORD is used
+  purge-tokens   Delete expired sessions now (the service also does it on TOKEN_PURGE_CRON)
+  healthcheck    Exit 0 when http://127.0.0.1:$PORT/readyz answers 200 within 2 s, else 1
 
 Options:
   -h, --help     Show this help
   -V, --version  Show the version
 
-Configuration comes from environment variables; see README.md.`;
+Configuration comes from environment variables; see README.md.
+Exit codes: 0 success, 1 failure, 2 usage error.`;
+
+/** How long `healthcheck` waits for `/readyz`. */
+const HEALTHCHECK_TIMEOUT_MS = 2_000;
+
+/** A command line the user got wrong: exit code 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
 
 type Command = (args: string[]) => Promise<number>;
 
+/** Parse `args` strictly against `options`; unknown flags and positionals are usage errors. */
+function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Load the config and set up logging, as every command that touches the database does. */
+async function prepare(): Promise<Config> {
+  const config = loadConfig();
+  await setupLogging(config.log);
+  return config;
+}
+
+async function readFirstLineOfStdin(): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of Deno.stdin.readable) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.includes("\n")) break;
+  }
+  return text.split(/\r?\n/, 1)[0] ?? "";
+}
+
+/** The URL `healthcheck` probes: the API listener, over loopback when it binds every address. */
+export function healthcheckUrl(config: Pick<Config, "http">): string {
+  const { host, port } = config.http;
+  let target = host;
+  if (host === "" || host === "0.0.0.0" || host === "::" || host === "[::]") target = "127.0.0.1";
+  else if (host.includes(":") && !host.startsWith("[")) target = `[${host}]`;
+  return `http://${target}:${port}/readyz`;
+}
+
 const COMMANDS: Record<string, Command> = {
-  serve: async () => {
-    const config = loadConfig();
-    await setupLogging(config.log);
+  serve: async (args) => {
+    parseFlags(args, {});
+    const config = await prepare();
     const service = await startService(config);
     await service.finished;
     return 0;
   },
-  migrate: async () => {
-    const config = loadConfig();
-    await setupLogging(config.log);
+  migrate: async (args) => {
+    parseFlags(args, {});
+    const config = await prepare();
     const db = openDatabase(config.database);
     try {
       const { applied } = await migrate(db);
@@ -52,6 +112,67 @@ const COMMANDS: Record<string, Command> = {
       await db.close();
     }
     return 0;
+  },
+  "create-admin": async (args) => {
+    const flags = parseFlags(args, {
+      username: { type: "string" },
+      password: { type: "string" },
+      "password-stdin": { type: "boolean" },
+    });
+    if (flags.password !== undefined && flags["password-stdin"]) {
+      throw new UsageError("Use either --password or --password-stdin, not both");
+    }
+    const config = await prepare();
+    const username = flags.username ?? config.admin.username;
+    const password = flags["password-stdin"]
+      ? await readFirstLineOfStdin()
+      : flags.password ?? config.admin.password;
+    if (password === undefined || password === "") {
+      throw new UsageError("No password: use --password-stdin, --password or ADMIN_PASSWORD");
+    }
+    const db = openDatabase(config.database);
+    try {
+      await migrate(db);
+      const passwords = new PasswordHasher(config.auth.secretKey);
+      const admin = await createAdmin({ db, clock: systemClock, passwords }, username, password);
+      console.log(`Created admin "${admin.username}" (id ${admin.id})`);
+    } finally {
+      await db.close();
+    }
+    return 0;
+  },
+  "purge-tokens": async (args) => {
+    parseFlags(args, {});
+    const config = await prepare();
+    const db = openDatabase(config.database);
+    try {
+      const result = await runTokenPurge({ db, clock: systemClock });
+      console.log(
+        result.ran
+          ? `Deleted ${result.deleted} expired session(s)`
+          : "Skipped: another instance is purging right now",
+      );
+    } finally {
+      await db.close();
+    }
+    return 0;
+  },
+  healthcheck: async (args) => {
+    parseFlags(args, {});
+    // Only the listener's address is needed; no logging, no database.
+    const url = healthcheckUrl(loadConfig());
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS) });
+      await res.body?.cancel();
+      if (res.status === 200) return 0;
+      console.error(`Unhealthy: ${url} answered ${res.status}`);
+    } catch (error) {
+      const reason = error instanceof DOMException && error.name === "TimeoutError"
+        ? `no answer within ${HEALTHCHECK_TIMEOUT_MS} ms`
+        : (error as Error).message;
+      console.error(`Unhealthy: ${url}: ${reason}`);
+    }
+    return 1;
   },
 };
 
@@ -74,8 +195,18 @@ export async function runCli(args: readonly string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`${first}: ${error.message}\n\nRun "items-api --help" for usage.`);
+      return 2;
+    }
     if (error instanceof ConfigError) {
       console.error(error.message);
+      return 1;
+    }
+    if (error instanceof AppError) {
+      // An expected refusal (a taken username, a too-short password): say why, no stack.
+      const fields = (error.errors ?? []).map((e) => `\n  - ${e.path}: ${e.message}`).join("");
+      console.error(`${first} failed: ${error.detail}${fields}`);
       return 1;
     }
     getAppLogger().fatal("{command} failed: {error}", { command: first, error });

@@ -35,6 +35,8 @@ export interface Config {
     readonly queryTimeoutMs: number;
   };
   readonly redisUrl: string | undefined;
+  /** Prefix of every key the service writes to Redis (several services may share one). */
+  readonly redisKeyPrefix: string;
   readonly auth: {
     readonly secretKey: string;
     readonly accessTokenTtlMs: number;
@@ -45,6 +47,8 @@ export interface Config {
   readonly rateLimit: {
     readonly loginMax: number;
     readonly loginWindowMs: number;
+    /** Login attempts per client address (any username) per `loginWindowMs`. */
+    readonly loginAddressMax: number;
     readonly apiMax: number;
     readonly apiWindowMs: number;
   };
@@ -162,6 +166,11 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT: duration("10s"),
   RATE_LIMIT_LOGIN_MAX: integer(10, 1, 1_000_000),
   RATE_LIMIT_LOGIN_WINDOW: duration("15m"),
+  RATE_LIMIT_LOGIN_IP_MAX: integer(100, 1, 1_000_000),
+  REDIS_KEY_PREFIX: z.string().default("items-api:").refine(
+    (value) => /^[A-Za-z0-9_.:-]{1,64}$/.test(value),
+    { message: "Expected 1 to 64 letters, digits, '_', '.', ':' or '-'" },
+  ),
   RATE_LIMIT_API_MAX: integer(600, 1, 100_000_000),
   RATE_LIMIT_API_WINDOW: duration("1m"),
   DOCS_AUTH: oneOf(["none", "basic"]),
@@ -255,6 +264,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       queryTimeoutMs: e.DB_QUERY_TIMEOUT,
     },
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     auth: {
       secretKey,
       accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
@@ -265,6 +275,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     rateLimit: {
       loginMax: e.RATE_LIMIT_LOGIN_MAX,
       loginWindowMs: e.RATE_LIMIT_LOGIN_WINDOW,
+      loginAddressMax: e.RATE_LIMIT_LOGIN_IP_MAX,
       apiMax: e.RATE_LIMIT_API_MAX,
       apiWindowMs: e.RATE_LIMIT_API_WINDOW,
     },

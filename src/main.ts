@@ -5,20 +5,28 @@
  *
  * @module
  */
+import denoJson from "../deno.json" with { type: "json" };
 import { createApp } from "@/app.ts";
-import type { Config } from "@/config.ts";
+import { type Config, ConfigError } from "@/config.ts";
+import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
 import { systemClock } from "@/lib/clock.ts";
 import { Lifecycle } from "@/lib/lifecycle.ts";
 import { getAppLogger } from "@/lib/logger.ts";
+import { createMetrics } from "@/lib/metrics.ts";
+import { serveMetrics } from "@/lib/metrics-server.ts";
+import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import { PasswordHasher } from "@/lib/passwords.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+import { VersionsCache } from "@/modules/versions/versions.cache.ts";
 
 /** A started service. */
 export interface RunningService {
   /** The port the API listens on (useful with `PORT=0`). */
   readonly port: number;
+  /** The port of the `/metrics` listener, or undefined when `METRICS_PORT=0` disabled it. */
+  readonly metricsPort: number | undefined;
   /** Resolves once the service has shut down. */
   readonly finished: Promise<void>;
   /** Drain and stop: no new connections, in-flight requests finish (bounded), pool closed. */
@@ -36,9 +44,48 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const passwords = new PasswordHasher(config.auth.secretKey);
   const lifecycle = new Lifecycle();
-  const deps = { config, db, clock: systemClock, passwords, lifecycle };
+  const versions = new VersionsCache(db, {
+    refreshMs: config.versionRefreshMs,
+    clock: systemClock,
+  });
+  await versions.start();
+  const metrics = createMetrics({ version: denoJson.version, poolStats: () => db.stats() });
+  const rateLimiter = createRateLimiter(config, { clock: systemClock, metrics });
+  await rateLimiter.ready();
+  const deps = {
+    config,
+    db,
+    clock: systemClock,
+    passwords,
+    lifecycle,
+    versions,
+    metrics,
+    rateLimiter,
+  };
   await ensureBootstrapAdmin(deps);
   const app = createApp(deps);
+
+  let tokenPurge: ScheduledTokenPurge;
+  try {
+    tokenPurge = scheduleTokenPurge({ db, clock: systemClock, metrics }, config.tokenPurgeCron);
+  } catch (error) {
+    await versions.stop();
+    await rateLimiter.close();
+    await db.close();
+    throw new ConfigError([
+      `TOKEN_PURGE_CRON: Cannot use "${config.tokenPurgeCron}": ${(error as Error).message}`,
+    ]);
+  }
+  const stopEventLoopMonitor = metrics.startEventLoopMonitor();
+
+  // Its own listener, so the public port never exposes /metrics; METRICS_PORT=0 disables it.
+  const metricsServer = config.http.metricsPort === 0 ? undefined : serveMetrics(metrics, {
+    hostname: config.http.host,
+    port: config.http.metricsPort,
+    onListen: ({ hostname, port }) => {
+      log.info("Metrics on http://{hostname}:{port}/metrics", { hostname, port });
+    },
+  });
 
   const server = Deno.serve({
     hostname: config.http.host,
@@ -71,6 +118,11 @@ export async function startService(config: Config): Promise<RunningService> {
           ms: config.http.shutdownTimeoutMs,
         });
       }
+      await tokenPurge.stop();
+      await metricsServer?.shutdown();
+      stopEventLoopMonitor();
+      await versions.stop();
+      await rateLimiter.close();
       await db.close();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
       log.info("Stopped");
@@ -85,6 +137,7 @@ export async function startService(config: Config): Promise<RunningService> {
 
   return {
     port: server.addr.port,
+    metricsPort: metricsServer?.addr.port,
     finished: server.finished.then(() => stopping),
     shutdown,
   };

@@ -85,7 +85,7 @@ class MysqlDatabase implements Database {
     this.#timeoutMs = timeoutMs;
   }
 
-  async #run<T>(fn: (conn: Pool | PoolConnection) => Promise<T>, on: Pool | PoolConnection) {
+  async #run<T>(fn: (conn: PoolConnection) => Promise<T>, on: PoolConnection) {
     try {
       return await withDeadline(fn(on), this.#timeoutMs + 250, "MySQL query");
     } catch (error) {
@@ -93,7 +93,7 @@ class MysqlDatabase implements Database {
     }
   }
 
-  #queryable(on: Pool | PoolConnection): Queryable {
+  #queryable(on: PoolConnection): Queryable {
     const timeout = this.#timeoutMs;
     return {
       query: <T>(sql: string, params: readonly SqlValue[] = []) =>
@@ -109,18 +109,39 @@ class MysqlDatabase implements Database {
     };
   }
 
+  /**
+   * Run `fn` on a pooled connection. A connection whose query timed out or failed at the
+   * network level is destroyed, never returned: after a partition it may be half-open, and
+   * mysql2 keeps a timed-out command pending on it forever, which would starve the pool.
+   */
+  async #withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const conn = await this.#connection();
+    try {
+      const value = await fn(this.#queryable(conn));
+      conn.release();
+      return value;
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) conn.destroy();
+      else conn.release();
+      throw error;
+    }
+  }
+
   query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#queryable(this.#pool).query<T>(sql, params);
+    return this.#withConnection((q) => q.query<T>(sql, params));
   }
 
   execute(sql: string, params?: readonly SqlValue[]): Promise<ExecuteResult> {
-    return this.#queryable(this.#pool).execute(sql, params);
+    return this.#withConnection((q) => q.execute(sql, params));
   }
 
-  async #connection(): Promise<PoolConnection> {
+  async #connection(timeoutMs = this.#timeoutMs): Promise<PoolConnection> {
+    const pending = this.#pool.getConnection();
     try {
-      return await withDeadline(this.#pool.getConnection(), this.#timeoutMs, "MySQL connect");
+      return await withDeadline(pending, timeoutMs, "MySQL connect");
     } catch (error) {
+      // The pool may still hand this waiter a connection later: give it straight back.
+      pending.then((conn) => conn.release(), () => {});
       throw translateError(error);
     }
   }
@@ -150,6 +171,7 @@ class MysqlDatabase implements Database {
     fn: () => Promise<T>,
   ): Promise<LockResult<T>> {
     const conn = await this.#connection();
+    let broken = false;
     try {
       const [rows] = await this.#run(
         (c) =>
@@ -158,26 +180,33 @@ class MysqlDatabase implements Database {
             waitSeconds,
           ]),
         conn,
-      ) as [Array<{ acquired: number | null }>, unknown];
+      ).catch((error) => {
+        broken = error instanceof DatabaseUnavailableError;
+        throw error;
+      }) as [Array<{ acquired: number | null }>, unknown];
       if (rows[0]?.acquired !== 1) return { acquired: false };
       try {
         return { acquired: true, value: await fn() };
       } finally {
-        await conn.query("SELECT RELEASE_LOCK(?)", [name]).catch(() => conn.destroy());
+        await this.#run((c) => c.query("SELECT RELEASE_LOCK(?)", [name]), conn)
+          .catch(() => (broken = true));
       }
     } finally {
-      conn.release();
+      // Destroying the connection also releases the lock on the server.
+      if (broken) conn.destroy();
+      else conn.release();
     }
   }
 
   async ping(timeoutMs: number): Promise<void> {
+    const started = performance.now();
+    const conn = await this.#connection(timeoutMs);
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
     try {
-      await withDeadline(
-        this.#pool.query({ sql: "SELECT 1", timeout: timeoutMs }),
-        timeoutMs,
-        "MySQL ping",
-      );
+      await withDeadline(conn.query({ sql: "SELECT 1", timeout: left }), left, "MySQL ping");
+      conn.release();
     } catch (error) {
+      conn.destroy();
       throw translateError(error);
     }
   }

@@ -8,7 +8,10 @@ import type { Config } from "@/config.ts";
 import type { Database } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
 import type { Lifecycle } from "@/lib/lifecycle.ts";
+import type { Metrics } from "@/lib/metrics.ts";
 import type { PasswordHasher } from "@/lib/passwords.ts";
+import type { RateLimiter, RateLimitStatus } from "@/lib/rate-limit/limiter.ts";
+import type { VersionsCache } from "@/modules/versions/versions.cache.ts";
 
 /** Everything the app needs from outside; tests build one over any database. */
 export interface AppDeps {
@@ -17,6 +20,12 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly passwords: PasswordHasher;
   readonly lifecycle: Lifecycle;
+  /** Prometheus metrics of this instance (served on METRICS_PORT by `main.ts`). */
+  readonly metrics: Metrics;
+  /** Login and API rate limits (memory, or Redis when REDIS_URL is set). */
+  readonly rateLimiter: RateLimiter;
+  /** The in-memory versions table the `X-Version` gate reads. */
+  readonly versions: VersionsCache;
 }
 
 /** Role names, as seeded by the first migration. */
@@ -47,5 +56,7 @@ export interface AppEnv {
     user?: AuthUser;
     session?: AuthSession;
     apiVersion?: string;
+    /** Rate limits this request was counted against, written as `RateLimit` headers. */
+    rateLimits?: RateLimitStatus[];
   };
 }

@@ -183,3 +183,19 @@ export class UnsupportedMediaTypeError extends AppError {
     });
   }
 }
+
+/** 429: a rate limit is exhausted; `Retry-After` says when to try again. */
+export class TooManyRequestsError extends AppError {
+  override name = "TooManyRequestsError";
+  constructor(
+    retryAfterSeconds: number,
+    detail = "Too many requests",
+    options: AppErrorOptions = {},
+  ) {
+    super(429, "rate_limited", detail, {
+      ...options,
+      extensions: { retry_after: retryAfterSeconds, ...options.extensions },
+      headers: { "Retry-After": String(retryAfterSeconds), ...options.headers },
+    });
+  }
+}

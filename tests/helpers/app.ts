@@ -9,8 +9,11 @@ import { migrate } from "@/db/migrate.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
 import { type Clock, ManualClock } from "@/lib/clock.ts";
 import { Lifecycle } from "@/lib/lifecycle.ts";
+import { createMetrics } from "@/lib/metrics.ts";
+import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import { type Argon2Params, PasswordHasher } from "@/lib/passwords.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+import { VersionsCache } from "@/modules/versions/versions.cache.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 
 /** Cheap Argon2id parameters so tests stay fast; production uses the defaults. */
@@ -56,6 +59,10 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     ADMIN_USERNAME: TEST_ADMIN.username,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     METRICS_PORT: "0",
+    // Limits out of the way of functional tests; rate-limit tests set their own.
+    RATE_LIMIT_API_MAX: "100000000",
+    RATE_LIMIT_LOGIN_MAX: "1000000",
+    RATE_LIMIT_LOGIN_IP_MAX: "1000000",
     ...env,
   });
 }
@@ -70,14 +77,21 @@ export async function createTestApp(
   const db = shared ? database.open() : database.db;
   const config = testConfig(database.url, options.env);
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(new Date());
+  const metrics = createMetrics({ version: "test", poolStats: () => db.stats() });
   const deps: AppDeps = {
     config,
     db,
     clock,
     passwords: new PasswordHasher(config.auth.secretKey, TEST_ARGON2),
     lifecycle: new Lifecycle(),
+    metrics,
+    rateLimiter: createRateLimiter(config, { clock, metrics }),
+    // Loaded below; tests that need the periodic reload call `deps.versions.start()`.
+    versions: new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock }),
   };
   await migrate(db);
+  await deps.versions.refresh();
+  await deps.rateLimiter.ready();
   await ensureBootstrapAdmin(deps);
   const app = createApp(deps);
   return {
@@ -93,6 +107,8 @@ export async function createTestApp(
         body: json === undefined ? body : JSON.stringify(json),
       })),
     close: async () => {
+      await deps.versions.stop();
+      await deps.rateLimiter.close();
       if (shared) await db.close();
       else await database.drop();
     },

@@ -1,0 +1,807 @@
+/**
+ * `deno task bench`: a side-by-side benchmark of items-api against two bare baselines.
+ *
+ * 1. Cold start on SQLite: process start to the first 200 from `/livez`, median of 5 (fresh
+ *    database, then an existing one).
+ * 2. A fresh, uniquely named MySQL database (created here, dropped at the end), the service as a
+ *    child process on it with its access log on (info, JSON, written to stdout = /dev/null),
+ *    a seeded data set (1 000 users, 100 000 items) and sessions from the real `/auth/token`.
+ * 3. wrk at a fixed concurrency against every case, in rounds that alternate the service and
+ *    its baseline (A/B, then B/A, ...) so machine drift cancels; medians are reported.
+ * 4. `/livez` latency while a second wrk floods `/auth/token` (Argon2id must stay off the
+ *    event loop), RSS of the service under load.
+ *
+ * Writes `bench/results/latest.json` and `bench/results/latest.md`.
+ *
+ * Settings (environment): BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306), BENCH_DURATION
+ * (seconds per wrk run, 6), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
+ * BENCH_USERS (1000), BENCH_ITEMS_PER_USER (100), BENCH_OUT (bench/results).
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import { PasswordHasher } from "@/lib/passwords.ts";
+import { freePort } from "../tests/helpers/process.ts";
+import { seedDatabase, type SeededData } from "./seed.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const LUA_DIR = new URL("./wrk/", import.meta.url).pathname.replace(/\/$/, "");
+
+const settings = {
+  mysqlUrl: Deno.env.get("BENCH_MYSQL_URL") ?? "mysql://root@127.0.0.1:3306",
+  durationS: Number(Deno.env.get("BENCH_DURATION") ?? "6"),
+  rounds: Number(Deno.env.get("BENCH_ROUNDS") ?? "3"),
+  connections: Number(Deno.env.get("BENCH_CONNECTIONS") ?? "32"),
+  threads: Number(Deno.env.get("BENCH_THREADS") ?? "1"),
+  users: Number(Deno.env.get("BENCH_USERS") ?? "1000"),
+  itemsPerUser: Number(Deno.env.get("BENCH_ITEMS_PER_USER") ?? "100"),
+  outDir: Deno.env.get("BENCH_OUT") ?? `${ROOT}bench/results`,
+  poolSize: 10,
+  readers: 100,
+  refreshTokens: 64,
+  loginUsers: 100,
+  coldStarts: 5,
+};
+
+const SECRET_KEY = "bench-secret-key-that-is-at-least-32-characters-long";
+const PASSWORD = "bench-password-1234";
+const ADMIN_PASSWORD = "bench-admin-password-1234";
+/** The service flags of `deno task start`. */
+const SERVICE_FLAGS = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Child {
+  name: string;
+  pid: number;
+  port: number;
+  baseUrl: string;
+  process: Deno.ChildProcess;
+  /** The last 64 KiB of stderr (warnings and errors), for diagnostics. */
+  stderrTail(): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+function spawn(
+  name: string,
+  args: string[],
+  port: number,
+  env: Record<string, string> = {},
+): Child {
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    // The access log goes to stdout: the service formats every line, nobody reads it.
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let tail = "";
+  const decoder = new TextDecoder();
+  const pump = (async () => {
+    for await (const chunk of process.stderr) {
+      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-65_536);
+    }
+  })();
+  let exited = false;
+  const status = process.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  return {
+    name,
+    pid: process.pid,
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    process,
+    stderrTail: () => tail,
+    exited: () => exited,
+    stop: async () => {
+      if (!exited) {
+        try {
+          process.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 15_000);
+      await status;
+      clearTimeout(timer);
+      await pump;
+    },
+  };
+}
+
+/** Poll `path` until it answers 200 (or anything at all, with `anyStatus`). */
+async function waitForOk(
+  child: Child,
+  path: string,
+  { timeoutMs = 30_000, anyStatus = false } = {},
+): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    try {
+      const res = await fetch(`${child.baseUrl}${path}`);
+      await res.body?.cancel();
+      if (res.status === 200 || anyStatus) return performance.now() - started;
+    } catch {
+      // not listening yet
+    }
+    if (child.exited() || performance.now() - started > timeoutMs) {
+      await delay(50); // let the last of stderr arrive
+      throw new Error(`${child.name} did not answer 200 on ${path}:\n${child.stderrTail()}`);
+    }
+    await delay(5);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function serviceEnv(databaseUrl: string, port: number, metricsPort: number) {
+  return {
+    APP_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    DATABASE_URL: databaseUrl,
+    DB_POOL_SIZE: String(settings.poolSize),
+    SECRET_KEY,
+    ADMIN_USERNAME: "admin",
+    ADMIN_PASSWORD,
+    // The bench measures throughput, not the limiter's refusals: limits far above the load.
+    RATE_LIMIT_LOGIN_MAX: "1000000",
+    RATE_LIMIT_API_MAX: "100000000",
+    LOG_LEVEL: "info",
+    LOG_FORMAT: "json",
+    NO_COLOR: "1",
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  bytes: number;
+  errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  latency_us: { min: number; mean: number; p50: number; p90: number; p99: number; max: number };
+}
+
+interface Measurement {
+  rps: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  requests: number;
+  /** Non-2xx/3xx answers plus socket errors and timeouts. */
+  errors: number;
+}
+
+async function wrk(
+  url: string,
+  script: string,
+  options: { connections?: number; durationS?: number; env?: Record<string, string> } = {},
+): Promise<Measurement> {
+  const connections = options.connections ?? settings.connections;
+  const output = await new Deno.Command("wrk", {
+    args: [
+      "-t",
+      String(Math.min(settings.threads, connections)),
+      "-c",
+      String(connections),
+      "-d",
+      `${options.durationS ?? settings.durationS}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      `${LUA_DIR}/${script}`,
+      url,
+    ],
+    env: {
+      BENCH_LUA_DIR: LUA_DIR,
+      BENCH_THREADS: String(Math.min(settings.threads, connections)),
+      ...options.env,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  const line = text.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+  if (!output.success || !line) {
+    throw new Error(
+      `wrk failed on ${url} (${script}):\n${text}\n${new TextDecoder().decode(output.stderr)}`,
+    );
+  }
+  const r = JSON.parse(line.slice("BENCH_RESULT ".length)) as WrkResult;
+  const e = r.errors;
+  return {
+    rps: round(r.requests / (r.duration_us / 1e6), 1),
+    p50_ms: round(r.latency_us.p50 / 1000, 2),
+    p90_ms: round(r.latency_us.p90 / 1000, 2),
+    p99_ms: round(r.latency_us.p99 / 1000, 2),
+    max_ms: round(r.latency_us.max / 1000, 2),
+    requests: r.requests,
+    errors: e.status + e.connect + e.read + e.write + e.timeout,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summarize(runs: Measurement[]) {
+  return {
+    rps: round(median(runs.map((r) => r.rps)), 1),
+    p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
+    p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    requests: runs.reduce((n, r) => n + r.requests, 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/** Samples VmRSS of a process while load runs; VmHWM is the kernel's peak. */
+class RssSampler {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  maxRssKb = 0;
+  constructor(readonly pid: number) {}
+
+  read(): { rssKb: number; hwmKb: number } {
+    const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1]);
+    return { rssKb: field("VmRSS"), hwmKb: field("VmHWM") };
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      try {
+        this.maxRssKb = Math.max(this.maxRssKb, this.read().rssKb);
+      } catch {
+        // process gone
+      }
+    }, 200);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP helpers for setup
+
+interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  user_id: number;
+}
+
+async function login(baseUrl: string, username: string, password: string): Promise<TokenPair> {
+  const res = await fetch(`${baseUrl}/auth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) {
+    throw new Error(`Login of ${username} failed: ${res.status} ${await res.text()}`);
+  }
+  return await res.json() as TokenPair;
+}
+
+/** Run `fn` over `inputs` with at most `limit` in flight. */
+async function mapLimit<T, R>(inputs: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(inputs.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < inputs.length) {
+      const i = next++;
+      out[i] = await fn(inputs[i]!);
+    }
+  }));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cold start
+
+async function coldStart(): Promise<{ fresh_ms: number[]; existing_ms: number[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "items-api-bench-cold-" });
+  const fresh: number[] = [];
+  const existing: number[] = [];
+  try {
+    for (const [list, file] of [[fresh, "fresh"], [existing, "existing"]] as const) {
+      for (let i = 0; i < settings.coldStarts; i++) {
+        const port = freePort();
+        const db = file === "fresh" ? `${dir}/fresh-${i}.db` : `${dir}/fresh-0.db`;
+        const started = performance.now();
+        const child = spawn(
+          "cold-start",
+          ["run", ...SERVICE_FLAGS, "src/cli.ts", "serve"],
+          port,
+          serviceEnv(`sqlite:${db}`, port, 0),
+        );
+        try {
+          await waitForOk(child, "/livez");
+          list.push(round(performance.now() - started, 1));
+        } finally {
+          await child.stop();
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return { fresh_ms: fresh, existing_ms: existing };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+interface CaseDefinition {
+  name: string;
+  path: string;
+  script: string;
+  /** The baseline this case is compared with, if any. */
+  baseline?: "bare" | "mysql";
+  target?: number;
+  /** Refresh tokens are single-use: fresh sessions before every run. */
+  freshRefreshTokens?: boolean;
+}
+
+const CASES: CaseDefinition[] = [
+  { name: "GET /livez", path: "/livez", script: "get.lua", baseline: "bare", target: 0.6 },
+  {
+    name: "GET /items/{id}",
+    path: "/items/1",
+    script: "items-get.lua",
+    baseline: "mysql",
+    target: 0.7,
+  },
+  { name: "GET /roles", path: "/roles", script: "get.lua" },
+  { name: "GET /items?limit=20 (filtered)", path: "/items", script: "items-list.lua" },
+  { name: "POST /items", path: "/items", script: "items-post.lua" },
+  { name: "PATCH /items/{id}", path: "/items/1", script: "items-patch.lua" },
+  { name: "POST /auth/token", path: "/auth/token", script: "auth-token.lua" },
+  {
+    name: "POST /auth/refresh",
+    path: "/auth/refresh",
+    script: "auth-refresh.lua",
+    freshRefreshTokens: true,
+  },
+];
+
+const BASELINE_NAMES = {
+  bare: "bare Deno.serve (JSON)",
+  mysql: "Deno.serve + mysql2 (SHA-256, session lookup, item by id)",
+} as const;
+
+function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+async function gitCommit(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", { args: ["rev-parse", "--short", "HEAD"], cwd: ROOT })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  const cpu = /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "?";
+  return {
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    load_average_at_start: Deno.loadavg(),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const wall = performance.now();
+  const nonce = crypto.randomUUID().slice(0, 8);
+  const results: Record<string, unknown> = {
+    generated_at: new Date().toISOString(),
+    git_commit: await gitCommit(),
+    machine: machine(),
+    settings: {
+      duration_s: settings.durationS,
+      rounds: settings.rounds,
+      connections: settings.connections,
+      threads: settings.threads,
+      users: settings.users,
+      items: settings.users * settings.itemsPerUser,
+      db_pool_size: settings.poolSize,
+      access_log: "on: LOG_LEVEL=info, LOG_FORMAT=json, stdout to /dev/null",
+      database: "MariaDB on 127.0.0.1 (same machine)",
+    },
+  };
+
+  log("cold start on SQLite");
+  const cold = await coldStart();
+  results.cold_start = {
+    fresh_database_ms: cold.fresh_ms,
+    existing_database_ms: cold.existing_ms,
+    median_fresh_ms: median(cold.fresh_ms),
+    median_existing_ms: median(cold.existing_ms),
+  };
+  log(`cold start: fresh ${median(cold.fresh_ms)} ms, existing ${median(cold.existing_ms)} ms`);
+
+  const dbName = `items_bench_${nonce}`;
+  const server = new URL(settings.mysqlUrl);
+  const admin = await mysql.createConnection({ uri: settings.mysqlUrl });
+  await admin.query(
+    `CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+  server.pathname = `/${dbName}`;
+  const databaseUrl = server.toString();
+  const dataDir = await Deno.makeTempDir({ prefix: "items-api-bench-" });
+  const children: Child[] = [];
+  const onSignal = () => {
+    for (const child of children) {
+      try {
+        child.process.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+
+  try {
+    const servicePort = freePort();
+    log(`starting the service on MySQL database ${dbName}`);
+    const service = spawn(
+      "service",
+      ["run", ...SERVICE_FLAGS, "src/cli.ts", "serve"],
+      servicePort,
+      serviceEnv(databaseUrl, servicePort, freePort()),
+    );
+    children.push(service);
+    await waitForOk(service, "/livez");
+    await waitForOk(service, "/readyz");
+
+    log(`seeding ${settings.users} users and ${settings.users * settings.itemsPerUser} items`);
+    const seedStarted = performance.now();
+    const passwordHash = await new PasswordHasher(SECRET_KEY).hash(PASSWORD);
+    const seedConn = await mysql.createConnection({ uri: databaseUrl, timezone: "Z" });
+    let seeded: SeededData;
+    try {
+      seeded = await seedDatabase(seedConn, {
+        users: settings.users,
+        itemsPerUser: settings.itemsPerUser,
+        passwordHash,
+      });
+    } finally {
+      await seedConn.end();
+    }
+    results.seed_ms = round(performance.now() - seedStarted, 0);
+
+    // Disjoint user groups: readers hold long-lived sessions; refresh and login users churn.
+    const readers = seeded.users.slice(0, settings.readers);
+    const refreshUsers = seeded.users.slice(settings.readers, settings.readers + 200);
+    const loginUsers = seeded.users.slice(-settings.loginUsers);
+    log(`logging in ${readers.length} readers through POST /auth/token`);
+    const readerTokens = await mapLimit(
+      readers,
+      4,
+      (u) => login(service.baseUrl, u.username, PASSWORD),
+    );
+    await Deno.writeTextFile(
+      `${dataDir}/tokens.txt`,
+      readers.map((u, i) =>
+        `${readerTokens[i]!.access_token} ${u.id} ${u.firstItemId} ${u.lastItemId}`
+      ).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      `${dataDir}/logins.txt`,
+      loginUsers.map((u) => u.username).join("\n") + "\n",
+    );
+    let refreshRound = 0;
+    const writeRefreshTokens = async () => {
+      const users = Array.from(
+        { length: settings.refreshTokens },
+        (_, i) => refreshUsers[(refreshRound * settings.refreshTokens + i) % refreshUsers.length]!,
+      );
+      refreshRound++;
+      const pairs = await mapLimit(users, 4, (u) => login(service.baseUrl, u.username, PASSWORD));
+      await Deno.writeTextFile(
+        `${dataDir}/refresh.txt`,
+        pairs.map((p) => p.refresh_token).join("\n") + "\n",
+      );
+    };
+
+    const barePort = freePort();
+    const bare = spawn(
+      "bare",
+      ["run", "--allow-net", "bench/baselines/bare.ts", `${barePort}`],
+      barePort,
+    );
+    children.push(bare);
+    const mysqlPort = freePort();
+    const mysqlBaseline = spawn("mysql-baseline", [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      "bench/baselines/mysql.ts",
+      `${mysqlPort}`,
+      databaseUrl,
+      `${settings.poolSize}`,
+    ], mysqlPort);
+    children.push(mysqlBaseline);
+    await waitForOk(bare, "/");
+    await waitForOk(mysqlBaseline, "/items/1", { anyStatus: true }); // 401 without a token
+    const baselines = { bare, mysql: mysqlBaseline };
+
+    const env = (extra: Record<string, string> = {}) => ({
+      BENCH_DATA_DIR: dataDir,
+      BENCH_ITEM_MIN: String(seeded.itemMin),
+      BENCH_ITEM_MAX: String(seeded.itemMax),
+      BENCH_USER_MIN: String(seeded.users[0]!.id),
+      BENCH_USER_MAX: String(seeded.users.at(-1)!.id),
+      BENCH_PASSWORD: PASSWORD,
+      ...extra,
+    });
+
+    // Sanity: the baseline and the service answer the same request with 200.
+    const probeToken = readerTokens[0]!.access_token;
+    for (const target of [service, mysqlBaseline]) {
+      const res = await fetch(`${target.baseUrl}/items/${seeded.itemMin}`, {
+        headers: { Authorization: `Bearer ${probeToken}` },
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`${target.name}: GET /items/1 ${res.status} ${body}`);
+    }
+
+    log("warm-up (JIT, connection pools)");
+    for (const c of CASES.filter((c) => c.baseline)) {
+      await wrk(`${service.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
+      const baseline = baselines[c.baseline!];
+      await wrk(`${baseline.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
+    }
+
+    const sampler = new RssSampler(service.pid);
+    const runs = new Map<string, { service: Measurement[]; baseline: Measurement[] }>();
+    for (const c of CASES) runs.set(c.name, { service: [], baseline: [] });
+    const ratios = new Map<string, number[]>();
+
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const c of CASES) {
+        const entry = runs.get(c.name)!;
+        const runService = async () => {
+          if (c.freshRefreshTokens) await writeRefreshTokens();
+          sampler.start();
+          const m = await wrk(`${service.baseUrl}${c.path}`, c.script, {
+            env: env({ BENCH_NONCE: `${nonce}-${round}` }),
+          });
+          sampler.stop();
+          entry.service.push(m);
+          log(
+            `round ${round + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms` +
+              (m.errors ? `, ${m.errors} errors` : ""),
+          );
+          return m;
+        };
+        if (!c.baseline) {
+          await runService();
+          continue;
+        }
+        const baseline = baselines[c.baseline];
+        const runBaseline = async () => {
+          const m = await wrk(`${baseline.baseUrl}${c.path}`, c.script, { env: env() });
+          entry.baseline.push(m);
+          log(
+            `round ${round + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms` +
+              (m.errors ? `, ${m.errors} errors` : ""),
+          );
+          return m;
+        };
+        // A/B in even rounds, B/A in odd ones: neither side always runs first.
+        let s: Measurement, b: Measurement;
+        if (round % 2 === 0) {
+          s = await runService();
+          b = await runBaseline();
+        } else {
+          b = await runBaseline();
+          s = await runService();
+        }
+        const list = ratios.get(c.name) ?? [];
+        list.push(s.rps / b.rps);
+        ratios.set(c.name, list);
+      }
+    }
+
+    log("GET /livez while POST /auth/token floods the service");
+    const floodConnections = Math.max(2, Math.floor(settings.connections / 2));
+    const [livezUnderFlood, flood] = await Promise.all([
+      wrk(`${service.baseUrl}/livez`, "get.lua", {
+        connections: floodConnections,
+        durationS: settings.durationS + 2,
+        env: env(),
+      }),
+      (async () => {
+        sampler.start();
+        const m = await wrk(`${service.baseUrl}/auth/token`, "auth-token.lua", {
+          connections: floodConnections,
+          durationS: settings.durationS + 2,
+          env: env(),
+        });
+        sampler.stop();
+        return m;
+      })(),
+    ]);
+    log(`livez p99 under a login flood: ${livezUnderFlood.p99_ms} ms (${flood.rps} logins/s)`);
+
+    const memory = sampler.read();
+    const cases = CASES.map((c) => {
+      const entry = runs.get(c.name)!;
+      const baseline = c.baseline
+        ? {
+          name: BASELINE_NAMES[c.baseline],
+          ...summarize(entry.baseline),
+          runs: entry.baseline,
+        }
+        : null;
+      const ratio = c.baseline ? round(median(ratios.get(c.name)!), 3) : null;
+      return {
+        name: c.name,
+        service: { ...summarize(entry.service), runs: entry.service },
+        baseline,
+        ratio,
+        target_ratio: c.target ?? null,
+        met: ratio === null ? null : ratio >= c.target!,
+      };
+    });
+    results.cases = cases;
+    results.login_flood = {
+      connections_each: floodConnections,
+      livez: livezUnderFlood,
+      auth_token: flood,
+      target_p99_ms: 50,
+      met: livezUnderFlood.p99_ms < 50,
+    };
+    results.memory = {
+      max_rss_mb_under_load: round(sampler.maxRssKb / 1024, 1),
+      vm_hwm_mb: round(memory.hwmKb / 1024, 1),
+      rss_mb_at_end: round(memory.rssKb / 1024, 1),
+      target_mb: 200,
+      met: memory.hwmKb / 1024 < 200,
+    };
+    const coldMedian = median(cold.fresh_ms);
+    results.targets = [
+      ...cases.filter((c) => c.ratio !== null).map((c) => ({
+        target: `${c.name} >= ${c.target_ratio} x ${c.baseline!.name}`,
+        measured: c.ratio,
+        met: c.met,
+      })),
+      {
+        target: "GET /livez p99 < 50 ms during a login flood",
+        measured: livezUnderFlood.p99_ms,
+        met: livezUnderFlood.p99_ms < 50,
+      },
+      {
+        target: "RSS under load < 200 MB (VmHWM)",
+        measured: round(memory.hwmKb / 1024, 1),
+        met: memory.hwmKb / 1024 < 200,
+      },
+      {
+        target: "cold start < 500 ms (SQLite, fresh database, median of 5)",
+        measured: coldMedian,
+        met: coldMedian < 500,
+      },
+    ];
+    results.total_s = round((performance.now() - wall) / 1000, 0);
+
+    const warnings = service.stderrTail().split("\n").filter((l) =>
+      /"level":"(ERROR|FATAL)"/.test(l)
+    );
+    if (warnings.length > 0) {
+      log(`the service logged ${warnings.length} error line(s); last: ${warnings.at(-1)}`);
+    }
+    results.service_error_log_lines = warnings.length;
+
+    await Deno.mkdir(settings.outDir, { recursive: true });
+    await Deno.writeTextFile(
+      `${settings.outDir}/latest.json`,
+      JSON.stringify(results, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(`${settings.outDir}/latest.md`, renderMarkdown(results));
+    log(`wrote ${settings.outDir}/latest.json and latest.md in ${results.total_s} s`);
+    console.log("\n" + renderMarkdown(results));
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const child of children.reverse()) await child.stop();
+    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await admin.end();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+// deno-lint-ignore no-explicit-any
+function renderMarkdown(r: any): string {
+  const lines: string[] = [];
+  const s = r.settings;
+  lines.push(
+    `Measured ${r.generated_at.slice(0, 16).replace("T", " ")} UTC at ${r.git_commit ?? "?"} on ` +
+      `${r.machine.cpu} (${r.machine.cores} cores, shared), Deno ${r.machine.deno}; ` +
+      `wrk ${s.threads} thread(s), ${s.connections} connections, ${s.duration_s} s per run, ` +
+      `${s.rounds} rounds alternating service and baseline, medians shown. ` +
+      `MariaDB with ${s.users} users and ${s.items} items; access log on (info, JSON).`,
+    "",
+    "| case | service rps | p50 ms | p99 ms | baseline | baseline rps | p50 ms | p99 ms | ratio |",
+    "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+  );
+  for (const c of r.cases) {
+    const b = c.baseline;
+    const errors = c.service.errors ? ` (${c.service.errors} errors)` : "";
+    lines.push(
+      `| ${c.name}${errors} | ${
+        fmt(c.service.rps)
+      } | ${c.service.p50_ms} | ${c.service.p99_ms} | ` +
+        (b ? `${b.name} | ${fmt(b.rps)} | ${b.p50_ms} | ${b.p99_ms} | **${c.ratio}**` : "| | | |") +
+        " |",
+    );
+  }
+  lines.push("", "| target | measured | met |", "|---|---:|:---:|");
+  for (const t of r.targets) {
+    lines.push(`| ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`);
+  }
+  lines.push(
+    "",
+    `Login flood: ${r.login_flood.auth_token.rps} logins/s on ${r.login_flood.connections_each} ` +
+      `connections while GET /livez ran at ${fmt(r.login_flood.livez.rps)} rps, ` +
+      `p50 ${r.login_flood.livez.p50_ms} ms, p99 ${r.login_flood.livez.p99_ms} ms. ` +
+      `Service memory: peak RSS ${r.memory.vm_hwm_mb} MB (VmHWM), ${r.memory.rss_mb_at_end} MB ` +
+      `after the run. Cold start on SQLite (process start to first 200, median of 5): ` +
+      `${r.cold_start.median_fresh_ms} ms on a fresh database (migrations and bootstrap admin ` +
+      `included), ${r.cold_start.median_existing_ms} ms on an existing one.`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+if (import.meta.main) {
+  await main();
+}

@@ -1,0 +1,163 @@
+/**
+ * The expired-session purge: deletes sessions whose refresh token has expired, in small
+ * batches so it never holds long locks. `main.ts` schedules it with `Deno.cron` on
+ * `TOKEN_PURGE_CRON`; the CLI's `purge-tokens` command runs it once. With several instances on
+ * one MySQL database only one runs a given purge (a `GET_LOCK` named
+ * {@link TOKEN_PURGE_LOCK}); the others log and count a skipped run.
+ *
+ * @module
+ */
+import type { Database, Queryable } from "@/db/database.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import type { Metrics } from "@/lib/metrics.ts";
+import { deleteExpiredSessionsBatch } from "@/modules/auth/sessions.repository.ts";
+
+/** Name of the database lock that keeps two instances from purging at once. */
+export const TOKEN_PURGE_LOCK = "items_api_purge_tokens";
+
+/** Name of the `Deno.cron` job. */
+export const TOKEN_PURGE_CRON_NAME = "purge-expired-tokens";
+
+/** Options of {@link purgeExpiredSessions}. */
+export interface PurgeOptions {
+  /** Sessions deleted per statement (default 1000). */
+  batchSize?: number;
+  /** Called after each batch that deleted rows, with their number; awaited before the next. */
+  onBatch?: (deleted: number) => void | Promise<void>;
+  /** Stop between batches once aborted (graceful shutdown). */
+  signal?: AbortSignal;
+}
+
+/** Give timers and I/O a turn between batches (SQLite statements run on the event loop). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Delete every session whose refresh token expired at or before `clock.now()`, `batchSize`
+ * rows per short statement; returns how many were deleted.
+ *
+ * @example
+ * ```ts
+ * const deleted = await purgeExpiredSessions(db, systemClock, { batchSize: 500 });
+ * ```
+ */
+export async function purgeExpiredSessions(
+  db: Queryable,
+  clock: Clock,
+  { batchSize = 1000, onBatch, signal }: PurgeOptions = {},
+): Promise<number> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`Cannot use batch size ${batchSize}: expected a positive whole number`);
+  }
+  // One cut-off for the whole run: sessions expiring while it runs wait for the next one.
+  const cutoff = clock.now();
+  let total = 0;
+  for (;;) {
+    const { found, deleted } = await deleteExpiredSessionsBatch(db, cutoff, batchSize);
+    total += deleted;
+    if (deleted > 0) await onBatch?.(deleted);
+    if (found < batchSize || signal?.aborted) return total;
+    await yieldToEventLoop();
+  }
+}
+
+/** What {@link runTokenPurge} needs. */
+export interface TokenPurgeDeps {
+  db: Database;
+  clock: Clock;
+  /** Counts runs and deleted rows when given. */
+  metrics?: Metrics;
+}
+
+/** Outcome of {@link runTokenPurge}. */
+export type TokenPurgeResult =
+  | { ran: true; deleted: number }
+  | { ran: false; reason: "locked" };
+
+/**
+ * Run one purge under the cross-instance lock, log its count and record it in the metrics.
+ * Used by the cron job and by the CLI's one-shot `purge-tokens` command.
+ *
+ * @throws whatever the database threw (after logging it and counting a failed run)
+ */
+export async function runTokenPurge(
+  deps: TokenPurgeDeps,
+  options: PurgeOptions = {},
+): Promise<TokenPurgeResult> {
+  const log = getAppLogger("cron", "purge-tokens");
+  const { db, clock, metrics } = deps;
+  const started = performance.now();
+  let deleted = 0;
+  try {
+    const locked = await db.withLock(TOKEN_PURGE_LOCK, 0, () =>
+      purgeExpiredSessions(db, clock, {
+        ...options,
+        onBatch: (n) => {
+          deleted += n;
+          metrics?.tokenPurgeDeletedSessions.inc(n);
+          return options.onBatch?.(n);
+        },
+      }));
+    if (!locked.acquired) {
+      log.info("Token purge skipped: another instance holds the {lock} lock", {
+        lock: TOKEN_PURGE_LOCK,
+      });
+      metrics?.recordTokenPurge("skipped", clock.now());
+      return { ran: false, reason: "locked" };
+    }
+    log.info("Token purge deleted {deleted} expired session(s) in {duration_ms} ms", {
+      deleted: locked.value,
+      duration_ms: Math.round(performance.now() - started),
+    });
+    metrics?.recordTokenPurge("completed", clock.now());
+    return { ran: true, deleted: locked.value };
+  } catch (error) {
+    log.error("Token purge failed after deleting {deleted} session(s): {error}", {
+      deleted,
+      error,
+    });
+    metrics?.recordTokenPurge("failed", clock.now());
+    throw error;
+  }
+}
+
+/** A scheduled purge; `stop()` unregisters it and waits for a run in progress. */
+export interface ScheduledTokenPurge {
+  stop(): Promise<void>;
+}
+
+/**
+ * Register the purge with `Deno.cron` (UTC schedule). Runs never overlap in one process, and
+ * a failed run is logged and counted, never thrown into the cron runtime.
+ *
+ * @throws {Error} when `Deno.cron` rejects the schedule
+ */
+export function scheduleTokenPurge(deps: TokenPurgeDeps, schedule: string): ScheduledTokenPurge {
+  const abort = new AbortController();
+  let running: Promise<unknown> | undefined;
+  const registered = Deno.cron(
+    TOKEN_PURGE_CRON_NAME,
+    schedule,
+    { signal: abort.signal },
+    async () => {
+      if (running) return;
+      running = runTokenPurge(deps, { signal: abort.signal }).catch(() => {
+        // Logged and counted by runTokenPurge; the next scheduled run tries again.
+      });
+      try {
+        await running;
+      } finally {
+        running = undefined;
+      }
+    },
+  );
+  registered.catch((error) => {
+    getAppLogger("cron", "purge-tokens").error("Token purge job failed: {error}", { error });
+  });
+  return {
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}

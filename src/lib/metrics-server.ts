@@ -1,0 +1,52 @@
+/**
+ * The Prometheus listener: `GET /metrics` on its own port (`METRICS_PORT`), so the public API
+ * port never exposes it. Started and stopped by `main.ts` together with the API.
+ *
+ * @module
+ */
+import type { Metrics } from "@/lib/metrics.ts";
+
+/**
+ * The request handler of the metrics listener: `GET /metrics` answers the exposition text,
+ * any other path 404, any other method 405.
+ */
+export function metricsHandler(metrics: Metrics): (request: Request) => Promise<Response> {
+  return async function metricsHandler(request) {
+    const { pathname } = new URL(request.url);
+    if (pathname !== "/metrics") return new Response("Not found\n", { status: 404 });
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method not allowed\n", { status: 405, headers: { Allow: "GET, HEAD" } });
+    }
+    const body = await metrics.render();
+    return new Response(request.method === "HEAD" ? null : body, {
+      headers: { "Content-Type": metrics.contentType, "Cache-Control": "no-store" },
+    });
+  };
+}
+
+/** Options of {@link serveMetrics}. */
+export interface MetricsServerOptions {
+  hostname: string;
+  port: number;
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/**
+ * Serve `/metrics` on `hostname:port` until `shutdown()` is called.
+ *
+ * @example
+ * ```ts
+ * const server = serveMetrics(metrics, { hostname: "0.0.0.0", port: 8000 });
+ * await server.shutdown();
+ * ```
+ */
+export function serveMetrics(
+  metrics: Metrics,
+  options: MetricsServerOptions,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen: options.onListen ?? (() => {}),
+  }, metricsHandler(metrics));
+}

@@ -1,0 +1,208 @@
+/**
+ * Rate-limit policies over a {@link RateLimitStore}, and what the service does when the store
+ * fails: the hit is counted in an in-process fallback store instead (limits then hold per
+ * instance rather than across instances), an error is logged (at most every 30 s, with the
+ * number of failures) and `rate_limit_store_errors_total` grows. Requests are never let
+ * through unlimited, and never wait on a sick Redis.
+ *
+ * @module
+ */
+import type { Config } from "@/config.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import type { Metrics } from "@/lib/metrics.ts";
+import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
+import { RedisRateLimitStore } from "@/lib/rate-limit/redis-store.ts";
+import type { RateLimitStore } from "@/lib/rate-limit/store.ts";
+
+/** How often store failures are logged while they last. */
+const FAILURE_LOG_INTERVAL_MS = 30_000;
+
+/** A named limit: at most `max` hits per key per `windowMs`. */
+export interface RateLimitPolicy {
+  readonly name: string;
+  readonly max: number;
+  readonly windowMs: number;
+  /** This policy as an item of the `RateLimit-Policy` header, e.g. `"api";q=600;w=60`. */
+  readonly headerItem: string;
+}
+
+/** Define a policy (names are Structured Field strings: letters, digits, `-`, `_`). */
+export function rateLimitPolicy(name: string, max: number, windowMs: number): RateLimitPolicy {
+  if (!/^[a-z0-9_-]+$/.test(name)) throw new TypeError(`Cannot use policy name "${name}"`);
+  return {
+    name,
+    max,
+    windowMs,
+    headerItem: `"${name}";q=${max};w=${Math.ceil(windowMs / 1000)}`,
+  };
+}
+
+/** A key's standing under a policy after a hit. */
+export interface RateLimitStatus {
+  readonly policy: RateLimitPolicy;
+  readonly count: number;
+  readonly resetMs: number;
+}
+
+/** Whether the hit that produced `status` went over the limit. */
+export function isExceeded(status: RateLimitStatus): boolean {
+  return status.count > status.policy.max;
+}
+
+/** Whether a {@link RateLimiter.peek} status leaves no room for another hit. */
+export function isUsedUp(status: RateLimitStatus): boolean {
+  return status.count >= status.policy.max;
+}
+
+/** Whole seconds until the window ends (at least 1), for `Retry-After` and `t=`. */
+export function secondsUntilReset(status: RateLimitStatus): number {
+  return Math.max(1, Math.ceil(status.resetMs / 1000));
+}
+
+/** `status` as an item of the `RateLimit` header, e.g. `"api";r=599;t=42`. */
+export function rateLimitItem(status: RateLimitStatus): string {
+  const remaining = Math.max(0, status.policy.max - status.count);
+  return `"${status.policy.name}";r=${remaining};t=${secondsUntilReset(status)}`;
+}
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  store: RateLimitStore;
+  /** Counts hits while `store` fails; `store` itself when it is in memory. */
+  fallback: MemoryRateLimitStore;
+  metrics: Metrics;
+  /** General limit per user (per client address when anonymous). */
+  api: RateLimitPolicy;
+  /** Login attempts per username and client address. */
+  login: RateLimitPolicy;
+  /** Login attempts per client address, whatever the username. */
+  loginAddress: RateLimitPolicy;
+}
+
+/** The service's rate limits over one store. */
+export class RateLimiter {
+  readonly api: RateLimitPolicy;
+  readonly login: RateLimitPolicy;
+  readonly loginAddress: RateLimitPolicy;
+  readonly store: RateLimitStore;
+  #fallback: MemoryRateLimitStore;
+  #metrics: Metrics;
+  #log = getAppLogger("rate-limit");
+  #failuresSinceLog = 0;
+  #lastFailureLogAt = -Infinity;
+
+  constructor(options: RateLimiterOptions) {
+    this.store = options.store;
+    this.#fallback = options.fallback;
+    this.#metrics = options.metrics;
+    this.api = options.api;
+    this.login = options.login;
+    this.loginAddress = options.loginAddress;
+  }
+
+  /** Count one hit on `key` under `policy`; never throws (see the module notes). */
+  async hit(policy: RateLimitPolicy, key: string): Promise<RateLimitStatus> {
+    const storeKey = `${policy.name}:${key}`;
+    try {
+      const { count, resetMs } = await this.store.increment(storeKey, policy.windowMs);
+      return { policy, count, resetMs };
+    } catch (error) {
+      this.#storeFailed(error);
+      const { count, resetMs } = await this.#fallback.increment(storeKey, policy.windowMs);
+      return { policy, count, resetMs };
+    }
+  }
+
+  /** `key`'s standing under `policy` without counting a hit; never throws. */
+  async peek(policy: RateLimitPolicy, key: string): Promise<RateLimitStatus> {
+    const storeKey = `${policy.name}:${key}`;
+    let state;
+    try {
+      state = await this.store.peek(storeKey);
+    } catch (error) {
+      this.#storeFailed(error);
+      state = await this.#fallback.peek(storeKey);
+    }
+    // No open window: a hit now would open a full one.
+    return { policy, count: state?.count ?? 0, resetMs: state?.resetMs ?? policy.windowMs };
+  }
+
+  /** Forget `key`'s window under `policy` (in the store and the fallback). */
+  async clear(policy: RateLimitPolicy, key: string): Promise<void> {
+    const storeKey = `${policy.name}:${key}`;
+    await this.#fallback.delete(storeKey);
+    if (this.store === this.#fallback) return;
+    try {
+      await this.store.delete(storeKey);
+    } catch (error) {
+      this.#storeFailed(error);
+    }
+  }
+
+  /**
+   * Wait (at most `timeoutMs`) for the store to connect, so the first requests after startup
+   * do not fall back; logs a warning and carries on when it does not.
+   */
+  async ready(timeoutMs = 2_000): Promise<void> {
+    if (await this.store.ready(timeoutMs)) return;
+    this.#log.warning(
+      "Rate-limit store {store} is not reachable after {timeout_ms} ms; counting in this instance's memory until it is",
+      { store: this.store.kind, timeout_ms: timeoutMs },
+    );
+  }
+
+  /** Close the store (and the fallback). */
+  async close(): Promise<void> {
+    await this.store.close();
+    if (this.store !== this.#fallback) await this.#fallback.close();
+  }
+
+  #storeFailed(error: unknown): void {
+    this.#metrics.rateLimitStoreErrors.inc({ store: this.store.kind });
+    this.#failuresSinceLog++;
+    const now = performance.now();
+    if (now - this.#lastFailureLogAt < FAILURE_LOG_INTERVAL_MS) return;
+    this.#log.error(
+      "Rate-limit store {store} failed {failures} time(s): {error}; counting in this instance's memory meanwhile",
+      {
+        store: this.store.kind,
+        failures: this.#failuresSinceLog,
+        error: error instanceof Error ? error.message : String(error),
+      },
+    );
+    this.#lastFailureLogAt = now;
+    this.#failuresSinceLog = 0;
+  }
+}
+
+/**
+ * The limiter the configuration describes: Redis when `REDIS_URL` is set, memory otherwise.
+ *
+ * @example
+ * ```ts
+ * const limiter = createRateLimiter(config, { clock: systemClock, metrics });
+ * const status = await limiter.hit(limiter.api, "a:203.0.113.9");
+ * ```
+ */
+export function createRateLimiter(
+  config: Config,
+  deps: { clock: Clock; metrics: Metrics },
+): RateLimiter {
+  const memory = new MemoryRateLimitStore({ clock: deps.clock });
+  const { rateLimit } = config;
+  return new RateLimiter({
+    store: config.redisUrl
+      ? new RedisRateLimitStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix })
+      : memory,
+    fallback: memory,
+    metrics: deps.metrics,
+    api: rateLimitPolicy("api", rateLimit.apiMax, rateLimit.apiWindowMs),
+    login: rateLimitPolicy("login", rateLimit.loginMax, rateLimit.loginWindowMs),
+    loginAddress: rateLimitPolicy(
+      "login-address",
+      rateLimit.loginAddressMax,
+      rateLimit.loginWindowMs,
+    ),
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * `DOCS_AUTH=basic`: HTTP Basic in front of `/docs*` and `/openapi.json`, checked against active
+ * admin accounts. A successful check is remembered briefly (keyed by a SHA-256 of the header,
+ * never the header itself), so the docs page's asset requests do not each pay an Argon2id
+ * verification; a deactivated or demoted admin therefore keeps docs access for at most
+ * {@link DOCS_AUTH_CACHE_TTL_MS}.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "@/lib/app-env.ts";
+import { UnauthorizedError } from "@/lib/errors.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { findUserWithHashByUsername } from "@/modules/users/users.repository.ts";
+
+/** The challenge of every docs 401; browsers show their login dialog for it. */
+export const DOCS_AUTH_CHALLENGE = 'Basic realm="items-api docs", charset="UTF-8"';
+
+/** How long a successful check is remembered. */
+export const DOCS_AUTH_CACHE_TTL_MS = 60_000;
+
+/** At most this many remembered checks; the oldest is dropped first. */
+const CACHE_MAX_ENTRIES = 256;
+
+/** Longer headers are refused without hashing (a username and password fit easily). */
+const MAX_HEADER_LENGTH = 1024;
+
+/**
+ * Where the login throttle plugs in. Called only for checks that are not remembered, so a
+ * throttled client still reaches the docs it already unlocked.
+ */
+export interface CredentialThrottle {
+  /** Before verifying: throw a 429 `AppError` when this client (or username) is over its limit. */
+  beforeAttempt(c: Context<AppEnv>, username: string): Promise<void>;
+  /** After a failed verification: count it against the client and the username. */
+  afterFailure(c: Context<AppEnv>, username: string): Promise<void>;
+}
+
+/** Options of {@link docsBasicAuth}. */
+export interface DocsBasicAuthOptions {
+  /** The login throttle; without one, attempts are limited only by Argon2id's cost. */
+  throttle?: CredentialThrottle | undefined;
+  /** Override {@link DOCS_AUTH_CACHE_TTL_MS} (tests). */
+  cacheTtlMs?: number;
+}
+
+/** Username and password of a `Basic` Authorization header, or undefined when malformed. */
+export function parseBasicCredentials(
+  header: string | undefined,
+): { username: string; password: string } | undefined {
+  if (!header || header.length > MAX_HEADER_LENGTH) return undefined;
+  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!match) return undefined;
+  let decoded: string;
+  try {
+    const bytes = Uint8Array.from(atob(match[1]!), (ch) => ch.charCodeAt(0));
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Require HTTP Basic credentials of an active admin; otherwise 401 problem+json with
+ * `WWW-Authenticate: Basic realm="items-api docs"`.
+ *
+ * @example
+ * ```ts
+ * router.get("/docs", docsBasicAuth(), scalarPage);
+ * ```
+ */
+export function docsBasicAuth(options: DocsBasicAuthOptions = {}): MiddlewareHandler<AppEnv> {
+  const log = getAppLogger("docs");
+  const ttlMs = options.cacheTtlMs ?? DOCS_AUTH_CACHE_TTL_MS;
+  /** SHA-256 of an Authorization header that passed -> when that stops counting (epoch ms). */
+  const remembered = new Map<string, number>();
+
+  const remember = (key: string, until: number, now: number) => {
+    for (const [k, expires] of remembered) {
+      if (expires <= now) remembered.delete(k);
+    }
+    while (remembered.size >= CACHE_MAX_ENTRIES) {
+      const oldest = remembered.keys().next().value;
+      if (oldest === undefined) break;
+      remembered.delete(oldest);
+    }
+    remembered.set(key, until);
+  };
+
+  return async function docsBasicAuth(c, next) {
+    const { db, passwords, clock } = c.var.deps;
+    const header = c.req.header("authorization");
+    const credentials = parseBasicCredentials(header);
+    if (!credentials) {
+      throw new UnauthorizedError(
+        "The API documentation requires an admin login",
+        DOCS_AUTH_CHALLENGE,
+      );
+    }
+    const key = await sha256Hex(header!);
+    const now = clock.now().getTime();
+    const until = remembered.get(key);
+    if (until !== undefined && until > now) return next();
+
+    await options.throttle?.beforeAttempt(c, credentials.username);
+    const user = await findUserWithHashByUsername(db, credentials.username);
+    let valid = false;
+    if (user) {
+      // Verify even for a non-admin or deactivated account: the answer takes the same time.
+      valid = (await passwords.verify(credentials.password, user.passwordHash)).valid &&
+        user.activated && user.role === "admin";
+    } else {
+      await passwords.verifyDummy(credentials.password);
+    }
+    if (!valid) {
+      await options.throttle?.afterFailure(c, credentials.username);
+      log.info("Docs login refused for {username}", {
+        username: credentials.username,
+        ip: c.var.clientIp,
+        request_id: c.var.requestId,
+      });
+      throw new UnauthorizedError("Invalid credentials", DOCS_AUTH_CHALLENGE);
+    }
+    remember(key, now + ttlMs, now);
+    return next();
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Rate limiting over the app's {@link RateLimiter}:
+ *
+ * - {@link apiRateLimit}: the general limit, per client address for anonymous requests. On
+ *   routes that authenticate (`requireAuth()`, marked with {@link markAuthenticating}) it
+ *   leaves the count to {@link limitAuthenticatedRequest}, which `requireAuth` calls once it
+ *   knows the user, so an authenticated caller is limited per user, not per address.
+ * - {@link throttleLogin}: password checks (POST /auth/token, HTTP Basic on the docs), limited
+ *   per username and address and per address alone, counted before the password is verified
+ *   so parallel guesses cannot slip past the limit.
+ *
+ * Limited responses carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-
+ * headers); a 429 also carries `Retry-After`.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { AppEnv } from "@/lib/app-env.ts";
+import { TooManyRequestsError } from "@/lib/errors.ts";
+import type { RateLimitScope } from "@/lib/metrics.ts";
+import {
+  isExceeded,
+  isUsedUp,
+  rateLimitItem,
+  type RateLimitStatus,
+  secondsUntilReset,
+} from "@/lib/rate-limit/limiter.ts";
+import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
+
+/** Paths never limited: probes of load balancers and orchestrators. */
+const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
+
+/** Longest username prefix kept in a limiter key. */
+const MAX_USERNAME_KEY_LENGTH = 128;
+
+// deno-lint-ignore ban-types -- route handlers are compared by identity only
+const authenticating = new WeakSet<Function>();
+
+/**
+ * Mark `middleware` as one that authenticates and then calls
+ * {@link limitAuthenticatedRequest}; routes using it are limited per user.
+ */
+export function markAuthenticating<M extends MiddlewareHandler<AppEnv>>(middleware: M): M {
+  authenticating.add(middleware);
+  return middleware;
+}
+
+function routeAuthenticates(c: Context<AppEnv>): boolean {
+  for (const route of matchedRoutes(c)) {
+    if (authenticating.has(route.handler)) return true;
+  }
+  return false;
+}
+
+function record(c: Context<AppEnv>, status: RateLimitStatus): void {
+  const list = c.var.rateLimits;
+  if (list) list.push(status);
+  else c.set("rateLimits", [status]);
+}
+
+function headersFor(statuses: readonly RateLimitStatus[]): Record<string, string> {
+  return {
+    "RateLimit-Policy": statuses.map((s) => s.policy.headerItem).join(", "),
+    "RateLimit": statuses.map(rateLimitItem).join(", "),
+  };
+}
+
+function tooManyRequests(
+  c: Context<AppEnv>,
+  exceeded: RateLimitStatus,
+  scope: RateLimitScope,
+  detail: string,
+): TooManyRequestsError {
+  c.var.deps.metrics.rateLimited.inc({ scope });
+  const retryAfter = secondsUntilReset(exceeded);
+  return new TooManyRequestsError(retryAfter, `${detail}; retry in ${retryAfter} s`, {
+    headers: headersFor(c.var.rateLimits ?? [exceeded]),
+  });
+}
+
+/**
+ * The general API limit (`RATE_LIMIT_API_MAX` per `RATE_LIMIT_API_WINDOW`): per client address
+ * here, or per user through {@link limitAuthenticatedRequest} on authenticated routes.
+ * `/livez` and `/readyz` are exempt.
+ */
+export function apiRateLimit(): MiddlewareHandler<AppEnv> {
+  return async function apiRateLimit(c, next) {
+    if (EXEMPT_PATHS.has(c.req.path)) return next();
+    if (!routeAuthenticates(c)) {
+      const { rateLimiter } = c.var.deps;
+      const status = await rateLimiter.hit(rateLimiter.api, `a:${c.var.clientIp}`);
+      record(c, status);
+      if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
+    }
+    await next();
+    const statuses = c.var.rateLimits;
+    if (statuses) {
+      for (const [name, value] of Object.entries(headersFor(statuses))) {
+        c.res.headers.set(name, value);
+      }
+    }
+  };
+}
+
+/**
+ * Count an authenticated request against its user's API limit; 429 when over it. Called by
+ * `requireAuth()` right after it identified the user.
+ */
+export async function limitAuthenticatedRequest(
+  c: Context<AppEnv>,
+  userId: number,
+): Promise<void> {
+  const { rateLimiter } = c.var.deps;
+  const status = await rateLimiter.hit(rateLimiter.api, `u:${userId}`);
+  record(c, status);
+  if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
+}
+
+/** A counted login attempt; report a correct password with {@link LoginAttempt.succeeded}. */
+export interface LoginAttempt {
+  /** The password was right: forget this username's failures from this address. */
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Count a password check for `username` from the caller's address before verifying it:
+ * 429 once the username+address (`RATE_LIMIT_LOGIN_MAX`) or the address
+ * (`RATE_LIMIT_LOGIN_IP_MAX`) has used up its attempts for `RATE_LIMIT_LOGIN_WINDOW`, whether
+ * or not the password is right (so the answer reveals nothing). A success clears the
+ * username+address count; the address count keeps every attempt.
+ *
+ * @param scope metric label: `login` for POST /auth/token, `docs` for HTTP Basic on the docs
+ * @example
+ * ```ts
+ * const attempt = await throttleLogin(c, body.username);
+ * const user = await verifyCredentials(deps, body.username, body.password);
+ * if (!user) throw new UnauthorizedError("Invalid credentials");
+ * await attempt.succeeded();
+ * ```
+ */
+export async function throttleLogin(
+  c: Context<AppEnv>,
+  username: string,
+  scope: "login" | "docs" = "login",
+): Promise<LoginAttempt> {
+  const { rateLimiter } = c.var.deps;
+  const { userKey, address } = loginKeys(c, username);
+  const [perUser, perAddress] = await Promise.all([
+    rateLimiter.hit(rateLimiter.login, userKey),
+    rateLimiter.hit(rateLimiter.loginAddress, address),
+  ]);
+  record(c, perUser);
+  record(c, perAddress);
+  rejectLogin(c, perUser, perAddress, isExceeded, scope);
+  return { succeeded: () => rateLimiter.clear(rateLimiter.login, userKey) };
+}
+
+/** Limiter keys of a login: username (case-folded) with address, and address alone. */
+function loginKeys(c: Context<AppEnv>, username: string): { userKey: string; address: string } {
+  const address = c.var.clientIp;
+  // Usernames are unique regardless of case; the address goes last (it never holds "|").
+  const name = username.trim().toLowerCase().slice(0, MAX_USERNAME_KEY_LENGTH);
+  return { userKey: `${name}|${address}`, address };
+}
+
+function rejectLogin(
+  c: Context<AppEnv>,
+  perUser: RateLimitStatus,
+  perAddress: RateLimitStatus,
+  over: (status: RateLimitStatus) => boolean,
+  scope: "login" | "docs",
+): void {
+  // When both are used up, the later reset decides when a retry can succeed.
+  const worst = [perAddress, perUser].filter(over).sort((a, b) => b.resetMs - a.resetMs)[0];
+  if (!worst) return;
+  const label = scope === "docs" ? "docs" : worst === perUser ? "login" : "login_address";
+  throw tooManyRequests(c, worst, label, "Too many login attempts");
+}
+
+/**
+ * The throttle of `DOCS_AUTH=basic` (the docs router's `throttle` option): the same
+ * username+address and address limits as POST /auth/token, so guesses cannot be split between
+ * the two. Docs checks are remembered after a success, so only failures are counted here.
+ */
+export function docsCredentialThrottle(): CredentialThrottle {
+  return {
+    async beforeAttempt(c, username) {
+      const { rateLimiter } = c.var.deps;
+      const { userKey, address } = loginKeys(c, username);
+      const [perUser, perAddress] = await Promise.all([
+        rateLimiter.peek(rateLimiter.login, userKey),
+        rateLimiter.peek(rateLimiter.loginAddress, address),
+      ]);
+      record(c, perUser);
+      record(c, perAddress);
+      rejectLogin(c, perUser, perAddress, isUsedUp, "docs");
+    },
+    async afterFailure(c, username) {
+      const { rateLimiter } = c.var.deps;
+      const { userKey, address } = loginKeys(c, username);
+      await Promise.all([
+        rateLimiter.hit(rateLimiter.login, userKey),
+        rateLimiter.hit(rateLimiter.loginAddress, address),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/lib/router.ts";
+import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import {
+  LoginFormSchema,
+  LoginJsonSchema,
+  RefreshRequestSchema,
+  SessionIdParamsSchema,
+  SessionSchema,
+  TokenResponseSchema,
+} from "@/modules/auth/auth.schemas.ts";
+import { UserSchema } from "@/modules/users/users.schemas.ts";
+
+export const login = defineRoute({
+  method: "post",
+  path: "/auth/token",
+  tags: ["Auth"],
+  summary: "Log in: exchange a username and password for tokens",
+  description:
+    "Takes JSON `{username, password}` or an OAuth 2 password-grant form (`grant_type=password`). " +
+    "Opens a session (one per device); beyond MAX_SESSIONS_PER_USER the oldest is evicted. " +
+    "Unknown users, wrong passwords and deactivated users get the same 401 in similar time.",
+  request: {
+    body: {
+      // Either media type is accepted; the handler answers 422 when neither is sent.
+      required: false,
+      description: "Credentials, as JSON or as a form",
+      content: {
+        "application/json": { schema: LoginJsonSchema },
+        "application/x-www-form-urlencoded": { schema: LoginFormSchema },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(TokenResponseSchema, "A new session's tokens"),
+    ...problemResponses(400, 401, 413, 415, 422),
+  },
+});
+export type LoginRoute = typeof login;
+
+export const refresh = defineRoute({
+  method: "post",
+  path: "/auth/refresh",
+  tags: ["Auth"],
+  summary: "Rotate a session's tokens",
+  description:
+    "Returns a new access and refresh token; the old pair stops working. Presenting a refresh " +
+    "token that was already rotated revokes that session (reuse detection), so do not refresh " +
+    "concurrently with one token.",
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: RefreshRequestSchema } },
+    },
+  },
+  responses: {
+    200: jsonContent(TokenResponseSchema, "The session's new tokens"),
+    ...problemResponses(400, 401, 413, 415, 422),
+  },
+});
+export type RefreshRoute = typeof refresh;
+
+export const logout = defineRoute({
+  method: "post",
+  path: "/auth/logout",
+  tags: ["Auth"],
+  summary: "Log out this session",
+  description: "Its access and refresh tokens stop working at once.",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  responses: {
+    204: { description: "Logged out" },
+    ...problemResponses(401),
+  },
+});
+export type LogoutRoute = typeof logout;
+
+export const me = defineRoute({
+  method: "get",
+  path: "/auth/me",
+  tags: ["Auth"],
+  summary: "The caller's account",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(UserSchema, "The authenticated user"),
+    ...problemResponses(401),
+  },
+});
+export type MeRoute = typeof me;
+
+export const listSessions = defineRoute({
+  method: "get",
+  path: "/auth/sessions",
+  tags: ["Auth"],
+  summary: "The caller's sessions (devices)",
+  description: "Newest first; never contains token material.",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(z.array(SessionSchema), "The caller's sessions"),
+    ...problemResponses(401),
+  },
+});
+export type ListSessionsRoute = typeof listSessions;
+
+export const revokeSession = defineRoute({
+  method: "delete",
+  path: "/auth/sessions/{session_id}",
+  tags: ["Auth"],
+  summary: "Revoke one of the caller's sessions",
+  description: "Another user's session is reported as not found.",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  request: { params: SessionIdParamsSchema },
+  responses: {
+    204: { description: "Revoked" },
+    ...problemResponses(401, 404, 422),
+  },
+});
+export type RevokeSessionRoute = typeof revokeSession;
+
+export const revokeOtherSessions = defineRoute({
+  method: "delete",
+  path: "/auth/sessions",
+  tags: ["Auth"],
+  summary: "Log out every other device",
+  description: "Revokes all of the caller's sessions except the current one.",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  responses: {
+    204: { description: "Revoked" },
+    ...problemResponses(401),
+  },
+});
+export type RevokeOtherSessionsRoute = typeof revokeOtherSessions;

@@ -1,0 +1,213 @@
+/**
+ * Login, session issue and refresh-token rotation. Handlers call these; every outcome is one
+ * value, so metrics and rate limiting hook in at a single place.
+ *
+ * @module
+ */
+import type { AppDeps } from "@/lib/app-env.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { generateToken, hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import {
+  deleteSession,
+  evictOldestSessions,
+  findRefreshState,
+  findSessionIdByRefreshHash,
+  insertSession,
+  lockSession,
+  rotateSessionTokens,
+} from "@/modules/auth/sessions.repository.ts";
+import type { TokenResponse } from "@/modules/auth/auth.schemas.ts";
+import {
+  findUserWithHashByUsername,
+  lockUser,
+  replacePasswordHash,
+  type UserRecord,
+} from "@/modules/users/users.repository.ts";
+
+const log = getAppLogger("auth");
+
+/** Longest user agent kept with a session (the column's size). */
+export const USER_AGENT_MAX_LENGTH = 255;
+/** Longest client address kept (an IPv6 text form fits). */
+const IP_MAX_LENGTH = 45;
+
+/** What a login attempt came to; every failure answers the same 401. */
+export type LoginOutcome = "success" | "unknown_user" | "wrong_password" | "deactivated";
+
+/** Result of {@link checkCredentials}: `user` is set only on success. */
+export type CredentialCheck =
+  | { outcome: "success"; user: UserRecord }
+  | { outcome: Exclude<LoginOutcome, "success">; user?: undefined };
+
+/**
+ * Verify a username and password. Unknown users are verified against a dummy hash and
+ * deactivated users' passwords are still checked, so every failure costs one Argon2id run and
+ * the answers cannot tell them apart. A hash made with weaker parameters is upgraded.
+ */
+export async function checkCredentials(
+  deps: Pick<AppDeps, "db" | "passwords">,
+  username: string,
+  password: string,
+): Promise<CredentialCheck> {
+  const found = await findUserWithHashByUsername(deps.db, username);
+  if (!found) {
+    await deps.passwords.verifyDummy(password);
+    return { outcome: "unknown_user" };
+  }
+  const { passwordHash, ...user } = found;
+  const { valid, needsRehash } = await deps.passwords.verify(password, passwordHash);
+  if (!valid) return { outcome: "wrong_password" };
+  if (!user.activated) return { outcome: "deactivated" };
+  if (needsRehash) {
+    try {
+      await replacePasswordHash(
+        deps.db,
+        user.id,
+        passwordHash,
+        await deps.passwords.hash(password),
+      );
+      log.info("Upgraded the password hash of user {user_id}", { user_id: user.id });
+    } catch (error) {
+      // The login itself succeeded; the upgrade is retried at the next one.
+      log.warning("Could not upgrade a password hash: {error}", { user_id: user.id, error });
+    }
+  }
+  return { outcome: "success", user };
+}
+
+/** The device a session is opened from. */
+export interface Device {
+  userAgent: string | undefined;
+  ip: string | undefined;
+}
+
+function tokenResponse(
+  deps: Pick<AppDeps, "config">,
+  userId: number,
+  accessToken: string,
+  refreshToken: string,
+): TokenResponse {
+  const { accessTokenTtlMs, refreshTokenTtlMs } = deps.config.auth;
+  return {
+    access_token: accessToken,
+    token_type: "bearer",
+    expires_in: Math.floor(accessTokenTtlMs / 1000),
+    refresh_token: refreshToken,
+    refresh_expires_in: Math.floor(refreshTokenTtlMs / 1000),
+    user_id: userId,
+  };
+}
+
+/**
+ * Open a session for `userId` and return its tokens (the only time they exist in clear).
+ * Beyond MAX_SESSIONS_PER_USER the oldest sessions are evicted.
+ */
+export async function openSession(
+  deps: Pick<AppDeps, "config" | "db" | "clock"> & Partial<Pick<AppDeps, "metrics">>,
+  userId: number,
+  device: Device,
+): Promise<TokenResponse> {
+  const { accessTokenTtlMs, refreshTokenTtlMs, maxSessionsPerUser } = deps.config.auth;
+  const accessToken = generateToken();
+  const refreshToken = generateToken();
+  const [accessTokenHash, refreshTokenHash] = await Promise.all([
+    hashToken(accessToken),
+    hashToken(refreshToken),
+  ]);
+  const now = deps.clock.now();
+  const ip = device.ip && device.ip !== "unknown" ? device.ip.slice(0, IP_MAX_LENGTH) : null;
+  const evicted = await deps.db.transaction(async (tx) => {
+    await lockUser(tx, userId);
+    await insertSession(tx, {
+      userId,
+      accessTokenHash,
+      accessExpiresAt: new Date(now.getTime() + accessTokenTtlMs),
+      refreshTokenHash,
+      refreshExpiresAt: new Date(now.getTime() + refreshTokenTtlMs),
+      now,
+      userAgent: device.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) || null,
+      ip,
+    });
+    return await evictOldestSessions(tx, userId, maxSessionsPerUser);
+  });
+  if (evicted > 0) deps.metrics?.authSessionsRevoked.inc({ reason: "evicted" }, evicted);
+  return tokenResponse(deps, userId, accessToken, refreshToken);
+}
+
+/** What a refresh attempt came to; everything but success answers 401. */
+export type RefreshOutcome =
+  | "success"
+  | "unknown"
+  | "reused"
+  | "expired"
+  | "deactivated";
+
+/** Result of {@link refreshSession}. */
+export type RefreshResult =
+  | { outcome: "success"; tokens: TokenResponse }
+  | { outcome: Exclude<RefreshOutcome, "success">; tokens?: undefined };
+
+/**
+ * Rotate a session's tokens. Presenting a refresh token that was already rotated, including
+ * losing a race against a concurrent refresh with the same token, revokes the session
+ * (RFC 9700 refresh-token reuse detection). Inside one transaction the session's row is locked
+ * first, then read, then swapped with a conditional UPDATE, so exactly one of several
+ * concurrent refreshes succeeds and none deadlocks.
+ */
+export async function refreshSession(
+  deps: Pick<AppDeps, "config" | "db" | "clock">,
+  refreshToken: string,
+): Promise<RefreshResult> {
+  if (!TOKEN_PATTERN.test(refreshToken)) return { outcome: "unknown" };
+  const { accessTokenTtlMs, refreshTokenTtlMs } = deps.config.auth;
+  const accessToken = generateToken();
+  const nextRefreshToken = generateToken();
+  const [presentedRefreshHash, accessTokenHash, refreshTokenHash] = await Promise.all([
+    hashToken(refreshToken),
+    hashToken(accessToken),
+    hashToken(nextRefreshToken),
+  ]);
+  const sessionId = await findSessionIdByRefreshHash(deps.db, presentedRefreshHash);
+  if (sessionId === undefined) return { outcome: "unknown" };
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    if (!(await lockSession(tx, sessionId))) return { outcome: "unknown" as const };
+    const state = await findRefreshState(tx, sessionId);
+    if (!state) return { outcome: "unknown" as const };
+    const revoke = async (outcome: Exclude<RefreshOutcome, "success" | "unknown">) => {
+      await deleteSession(tx, sessionId);
+      return { outcome, sessionId, userId: state.userId };
+    };
+    if (state.refreshTokenHash !== presentedRefreshHash) {
+      // Older than the previous token: nothing to match, nothing to revoke.
+      if (state.previousRefreshTokenHash !== presentedRefreshHash) {
+        return { outcome: "unknown" as const };
+      }
+      return revoke("reused");
+    }
+    if (!state.userActivated) return revoke("deactivated");
+    if (state.refreshExpiresAt.getTime() <= now.getTime()) return revoke("expired");
+    const swapped = await rotateSessionTokens(tx, {
+      sessionId,
+      presentedRefreshHash,
+      accessTokenHash,
+      accessExpiresAt: new Date(now.getTime() + accessTokenTtlMs),
+      refreshTokenHash,
+      refreshExpiresAt: new Date(now.getTime() + refreshTokenTtlMs),
+      now,
+    });
+    if (!swapped) return { outcome: "unknown" as const };
+    return { outcome: "success" as const, sessionId, userId: state.userId };
+  });
+  if (result.outcome === "reused") {
+    log.warning("Refresh token reuse detected: revoked session {session_id} of user {user_id}", {
+      session_id: result.sessionId,
+      user_id: result.userId,
+    });
+  }
+  if (result.outcome !== "success") return { outcome: result.outcome };
+  return {
+    outcome: "success",
+    tokens: tokenResponse(deps, result.userId, accessToken, nextRefreshToken),
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * The OpenAPI 3.1 document at `/openapi.json`: generated from the zod-openapi route
+ * definitions, then completed in one place with what every operation shares and no single
+ * route file knows — a derived `operationId`, the 500 every handler can answer, the 426 and
+ * `X-Version` parameter of version-gated paths, and the response headers the global middleware
+ * sets (`X-Request-Id`, CORS, `Deprecation`/`Sunset`). Nothing a route declares is overwritten.
+ *
+ * @module
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import denoJson from "../../../deno.json" with { type: "json" };
+import type { AppEnv } from "@/lib/app-env.ts";
+import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
+import { problemResponses } from "@/lib/openapi.ts";
+
+/** The OpenAPI document as plain JSON. */
+export type OpenApiDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
+
+/** HTTP methods that hold an operation in a path item. */
+export const OPERATION_METHODS = [
+  "get",
+  "put",
+  "post",
+  "delete",
+  "options",
+  "head",
+  "patch",
+  "trace",
+] as const;
+
+/** Tags of the API, in the order the docs list them. Every operation uses one of these. */
+export const OPENAPI_TAGS = [
+  {
+    name: "Auth",
+    description:
+      "Log in with a username and password for an access token (short-lived) and a refresh " +
+      "token (long-lived, rotated on every use; presenting a used one revokes the session). " +
+      "Send the access token as `Authorization: Bearer <token>`. Each login is a session " +
+      "(device) the user can list and revoke.",
+  },
+  {
+    name: "Users",
+    description:
+      "Accounts. Admins manage every account; a user reads and edits their own (username and " +
+      "password). Deleting deactivates the account and revokes its sessions.",
+  },
+  { name: "Roles", description: "The roles an account can have (`admin`, `user`). Public." },
+  {
+    name: "Versions",
+    description:
+      "Client versions and their support status, which drive the `X-Version` gate: an unknown " +
+      "or retired version gets 426, a deprecated one the `Deprecation`/`Sunset` headers. " +
+      "Reading is public and never gated; changes are for admins.",
+  },
+  {
+    name: "Items",
+    description:
+      "Items owned by users. Any user may read every item; only the owner or an admin may change " +
+      "or delete one. Names are unique per owner.",
+  },
+  {
+    name: "Health",
+    description: "Liveness and readiness probes for orchestrators and load balancers. Public.",
+  },
+] as const;
+
+const DESCRIPTION = `A reference REST service for users and their items, on Deno and Hono.
+
+**Authentication.** \`POST /auth/token\` exchanges a username and password for a bearer access
+token and a refresh token. Send \`Authorization: Bearer <access_token>\` on every other call;
+\`POST /auth/refresh\` rotates the pair.
+
+**Errors.** Every error is an RFC 9457 \`application/problem+json\` body with \`type\`, \`title\`,
+\`status\`, \`detail\`, a stable \`code\` and the \`request_id\` (also in the \`X-Request-Id\`
+header; quote it when reporting a problem). Validation failures (422) list each field in
+\`errors\`. Checks run in this order: version 426, authentication 401, permission 403, body
+400/413/415, validation 422, existence 404, conflict 409.
+
+**Client versions.** A client may name its version in \`X-Version\`. An unknown or retired one
+gets 426 with the latest supported version; a deprecated one gets \`Deprecation\` and
+\`Sunset\` headers. No header: allowed.
+
+**Rate limits.** Logins are throttled per username and client address; the whole API per
+caller. A refused request gets 429 with \`Retry-After\`.
+
+**Pagination.** Lists take \`page\` (from 1) and \`limit\` (1 to 100) and answer
+\`{page, limit, total, <items>}\` in a stable order.`;
+
+/** Document-level fields: everything but the paths and schemas the routes contribute. */
+export const OPENAPI_CONFIG = {
+  openapi: "3.1.0",
+  info: {
+    title: "items-api",
+    version: denoJson.version,
+    summary: "Users, items, roles and client versions behind bearer tokens",
+    description: DESCRIPTION,
+    license: { name: "MIT", identifier: "MIT" },
+    contact: { name: "items-api maintainers", url: "https://items-api.dev" },
+  },
+  servers: [{
+    url: "/",
+    description:
+      "This deployment: the host serving this document (local, staging or production alike)",
+    "x-internal": false,
+  }],
+  tags: [...OPENAPI_TAGS],
+} as const;
+
+/** Options of {@link buildOpenApiDocument}. */
+export interface OpenApiDocumentOptions {
+  /** Path prefixes behind the `X-Version` gate (they may answer 426). */
+  versionedPathPrefixes: readonly string[];
+}
+
+/** `GET /items/{item_id}` -> `getItemsByItemId`: unique per method and path, stable. */
+export function deriveOperationId(method: string, path: string): string {
+  const pascal = (word: string) =>
+    word.split(/[^A-Za-z0-9]+/).filter(Boolean).map((part) =>
+      part[0]!.toUpperCase() + part.slice(1)
+    )
+      .join("");
+  const parts = path.split("/").filter(Boolean).map((segment) => {
+    const param = /^\{(.+)\}$/.exec(segment);
+    return param ? `By${pascal(param[1]!)}` : pascal(segment);
+  });
+  return `${method.toLowerCase()}${parts.join("") || "Root"}`;
+}
+
+function under(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === "/");
+}
+
+type Json = Record<string, unknown>;
+
+const HEADER_COMPONENTS: Record<string, Json> = {
+  "X-Request-Id": {
+    description:
+      "The request's id: the caller's own `X-Request-Id` when it is 1 to 128 safe characters, " +
+      "otherwise a generated UUID. Logged with the request; quote it when reporting a problem.",
+    schema: { type: "string", maxLength: 128, pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+  },
+  "Access-Control-Allow-Origin": {
+    description:
+      "Present only when the request's `Origin` is in `CORS_ORIGINS`, and then equal to it. " +
+      "A foreign origin gets no CORS header.",
+    schema: { type: "string", format: "uri", maxLength: 2048 },
+  },
+  Deprecation: {
+    description: "RFC 9745: present when the client's `X-Version` is deprecated; the date it was " +
+      "deprecated, as `@<unix seconds>`.",
+    schema: { type: "string", maxLength: 32, pattern: "^@[0-9]+$" },
+  },
+  Sunset: {
+    description:
+      "RFC 8594: present when the client's deprecated `X-Version` has a retirement date, as an " +
+      "HTTP-date; from then on that version gets 426.",
+    schema: { type: "string", maxLength: 64, example: "Wed, 01 Jul 2026 00:00:00 GMT" },
+  },
+};
+
+const X_VERSION_PARAMETER = {
+  name: "X-Version",
+  in: "header",
+  required: false,
+  description:
+    "The client's version (see `GET /versions`). Absent: allowed. Unknown or retired: 426. " +
+    "Deprecated: allowed, with `Deprecation` and `Sunset` response headers.",
+  schema: { type: "string", maxLength: 32, pattern: "^[0-9A-Za-z.+-]+$", example: "1.0" },
+};
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Give every integer schema without a `format` the one its bounds imply: `int32` when they fit
+ * in 32 bits, else `int64` (every integer of this API is a JSON-safe one, at most 2^53 - 1).
+ */
+export function addIntegerFormats(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const child of node) addIntegerFormats(child);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const schema = node as Json;
+  const type = schema.type;
+  const isInteger = type === "integer" || (Array.isArray(type) && type.includes("integer"));
+  if (isInteger && schema.format === undefined) {
+    const bound = (inclusive: unknown, exclusive: unknown, step: number) =>
+      typeof inclusive === "number"
+        ? inclusive
+        : typeof exclusive === "number"
+        ? exclusive + step
+        : undefined;
+    const low = bound(schema.minimum, schema.exclusiveMinimum, 1);
+    const high = bound(schema.maximum, schema.exclusiveMaximum, -1);
+    const fits = low !== undefined && high !== undefined && low >= INT32_MIN && high <= INT32_MAX;
+    schema.format = fits ? "int32" : "int64";
+  }
+  for (const child of Object.values(schema)) addIntegerFormats(child);
+}
+
+/**
+ * Complete a generated document in place: shared components, derived operation ids and the
+ * responses, parameters and headers the global middleware adds. Route declarations win.
+ */
+export function completeOpenApiDocument(
+  doc: OpenApiDocument,
+  options: OpenApiDocumentOptions,
+): OpenApiDocument {
+  const components = (doc.components ??= {}) as Json;
+  const headers = (components.headers ??= {}) as Json;
+  for (const [name, header] of Object.entries(HEADER_COMPONENTS)) headers[name] ??= header;
+  const parameters = (components.parameters ??= {}) as Json;
+  parameters.XVersion ??= X_VERSION_PARAMETER;
+
+  const problem500 = problemResponses(500)[500];
+  const problemSchemaRef = { $ref: "#/components/schemas/Problem" };
+
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    const pathItem = item as Json;
+    const versioned = options.versionedPathPrefixes.some((prefix) => under(path, prefix));
+    for (const method of OPERATION_METHODS) {
+      const operation = pathItem[method] as Json | undefined;
+      if (!operation) continue;
+      operation.operationId ??= deriveOperationId(method, path);
+      const responses = (operation.responses ??= {}) as Record<string, Json>;
+      responses["500"] ??= {
+        description: problem500.description,
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } },
+      };
+      if (versioned) {
+        const declared = ((operation.parameters ??= []) as Json[]).some((p) =>
+          typeof p.name === "string" && p.name.toLowerCase() === "x-version" && p.in === "header"
+        );
+        if (!declared) {
+          (operation.parameters as Json[]).push({ $ref: "#/components/parameters/XVersion" });
+        }
+        responses["426"] ??= {
+          description: problemResponses(426)[426].description,
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } },
+        };
+      }
+      for (const [status, response] of Object.entries(responses)) {
+        if ("$ref" in response) continue;
+        const own = (response.headers ??= {}) as Json;
+        own["X-Request-Id"] ??= { $ref: "#/components/headers/X-Request-Id" };
+        own["Access-Control-Allow-Origin"] ??= {
+          $ref: "#/components/headers/Access-Control-Allow-Origin",
+        };
+        if (versioned && status !== "426") {
+          own.Deprecation ??= { $ref: "#/components/headers/Deprecation" };
+          own.Sunset ??= { $ref: "#/components/headers/Sunset" };
+        }
+      }
+    }
+  }
+  addIntegerFormats(doc);
+  return doc;
+}
+
+/** Generate the document of `app`'s OpenAPI routes and complete it. */
+export function buildOpenApiDocument(
+  app: OpenAPIHono<AppEnv>,
+  options: OpenApiDocumentOptions,
+): OpenApiDocument {
+  const doc = app.getOpenAPI31Document(structuredClone(OPENAPI_CONFIG) as never);
+  return completeOpenApiDocument(doc, options);
+}

@@ -1,0 +1,116 @@
+import type { Context } from "hono";
+import type { AppEnv } from "@/lib/app-env.ts";
+import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/lib/router.ts";
+import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { currentUser, requireOwnerOrAdmin } from "@/middleware/permissions.ts";
+import { findItemOwnerId } from "@/modules/items/items.repository.ts";
+import {
+  CreateItemSchema,
+  ItemIdParamsSchema,
+  ItemPageSchema,
+  ItemSchema,
+  ListItemsQuerySchema,
+  UpdateItemSchema,
+} from "@/modules/items/items.schemas.ts";
+
+/** The detail of every 404 about an item (the reference app's wording). */
+export const ITEM_NOT_FOUND = "Item not found";
+
+/**
+ * The owner the permission check compares the caller with. A missing item cannot be
+ * forbidden, so it passes as the caller's: the body is validated (422) and the handler then
+ * answers 404, the contract's order (422 before 404).
+ */
+async function ownerForPermission(c: Context<AppEnv>, id: number): Promise<number> {
+  return (await findItemOwnerId(c.var.deps.db, id)) ?? currentUser(c).id;
+}
+
+const ownerOrAdmin = requireOwnerOrAdmin({ load: ownerForPermission, notFound: ITEM_NOT_FOUND });
+
+export const createItem = defineRoute({
+  method: "post",
+  path: "/items",
+  tags: ["Items"],
+  summary: "Create an item owned by the caller",
+  description: "The name must be unique among the caller's items (409 otherwise).",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateItemSchema } } },
+  },
+  responses: {
+    201: jsonContent(ItemSchema, "The new item"),
+    ...problemResponses(400, 401, 409, 413, 415, 422, 426),
+  },
+});
+export type CreateItemRoute = typeof createItem;
+
+export const listItems = defineRoute({
+  method: "get",
+  path: "/items",
+  tags: ["Items"],
+  summary: "List items (any user's), filtered and paginated",
+  description:
+    "Ordered by id unless `sort` says otherwise (ties broken by id), so pages neither overlap " +
+    "nor skip. `total` counts every item matching the filters.",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  request: { query: ListItemsQuerySchema },
+  responses: {
+    200: jsonContent(ItemPageSchema, "One page of items"),
+    ...problemResponses(401, 422, 426),
+  },
+});
+export type ListItemsRoute = typeof listItems;
+
+export const getItem = defineRoute({
+  method: "get",
+  path: "/items/{item_id}",
+  tags: ["Items"],
+  summary: "Get an item",
+  middleware: [requireAuth()] as const,
+  security: bearerSecurity,
+  request: { params: ItemIdParamsSchema },
+  responses: {
+    200: jsonContent(ItemSchema, "The item"),
+    ...problemResponses(401, 404, 422, 426),
+  },
+});
+export type GetItemRoute = typeof getItem;
+
+export const updateItem = defineRoute({
+  method: "patch",
+  path: "/items/{item_id}",
+  tags: ["Items"],
+  summary: "Change an item (owner or admin)",
+  description:
+    "Absent fields stay as they are; `description: null` clears it. Keeping the item's own " +
+    "name is not a conflict; taking the name of another of the owner's items is (409).",
+  middleware: [requireAuth(), ownerOrAdmin] as const,
+  security: bearerSecurity,
+  request: {
+    params: ItemIdParamsSchema,
+    body: { required: true, content: { "application/json": { schema: UpdateItemSchema } } },
+  },
+  responses: {
+    200: jsonContent(ItemSchema, "The changed item"),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 426),
+  },
+});
+export type UpdateItemRoute = typeof updateItem;
+
+export const deleteItem = defineRoute({
+  method: "delete",
+  path: "/items/{item_id}",
+  tags: ["Items"],
+  summary: "Delete an item (owner or admin)",
+  middleware: [requireAuth(), ownerOrAdmin] as const,
+  security: bearerSecurity,
+  request: { params: ItemIdParamsSchema },
+  responses: {
+    204: { description: "Deleted" },
+    ...problemResponses(401, 403, 404, 422, 426),
+  },
+});
+export type DeleteItemRoute = typeof deleteItem;

@@ -1,0 +1,101 @@
+import { z } from "@hono/zod-openapi";
+import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import type { ItemRecord } from "@/modules/items/items.repository.ts";
+
+/** Longest item name, in characters (Unicode code points, as the database counts them). */
+export const NAME_MAX_LENGTH = 255;
+/** Longest item description, in characters. */
+export const DESCRIPTION_MAX_LENGTH = 10_000;
+
+/** Text the databases store and compare alike: well-formed Unicode without NUL. */
+function isPortableText(value: string): boolean {
+  return value.isWellFormed() && !value.includes("\0");
+}
+
+/** A string of `min` to `max` characters, counted as code points. */
+function text(min: number, max: number) {
+  return z.string()
+    .refine(isPortableText, "Expected valid Unicode text without NUL characters")
+    .refine((value) => {
+      const length = [...value].length;
+      return length >= min && length <= max;
+    }, `Expected ${min} to ${max} characters`);
+}
+
+const ItemName = text(1, NAME_MAX_LENGTH)
+  .refine((value) => value.trim() !== "", "Expected a name that is not only whitespace")
+  .openapi({
+    example: "Blue notebook",
+    description:
+      `1 to ${NAME_MAX_LENGTH} characters; unique among the owner's items (case-sensitive)`,
+  });
+
+const ItemDescription = text(0, DESCRIPTION_MAX_LENGTH).nullable().openapi({
+  example: "A5, dotted, 120 pages",
+  description: `Up to ${DESCRIPTION_MAX_LENGTH} characters; null for none`,
+});
+
+/** An id in a path or a filter: a positive decimal integer (no sign, exponent or hex). */
+const Id = z.string()
+  .regex(/^[1-9][0-9]{0,9}$/, "Expected a positive integer")
+  .transform(Number)
+  .refine((id) => id <= 4_294_967_295, "Expected a positive integer");
+
+export const ItemSchema = z.object({
+  id: z.number().int().openapi({ example: 1 }),
+  name: z.string().openapi({ example: "Blue notebook" }),
+  description: z.string().nullable().openapi({ example: "A5, dotted, 120 pages" }),
+  user_id: z.number().int().openapi({ example: 2, description: "The owner" }),
+  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+  updated_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+}).openapi("Item");
+export type ItemBody = z.infer<typeof ItemSchema>;
+
+export const CreateItemSchema = z.strictObject({
+  name: ItemName,
+  description: ItemDescription.optional(),
+}).openapi("CreateItem");
+
+export const UpdateItemSchema = z.strictObject({
+  name: ItemName.optional(),
+  description: ItemDescription.optional().openapi({
+    description: "null clears it; absent leaves it unchanged",
+  }),
+}).openapi("UpdateItem");
+
+export const ItemIdParamsSchema = z.object({
+  item_id: Id.openapi({ param: { name: "item_id", in: "path" }, example: "1" }),
+});
+
+export const ListItemsQuerySchema = PageQuerySchema.extend({
+  name: text(1, NAME_MAX_LENGTH).optional().openapi({
+    param: { name: "name", in: "query" },
+    description: "Case-insensitive substring of the name; %, _ and \\ match themselves",
+    example: "note",
+  }),
+  description: text(1, NAME_MAX_LENGTH).optional().openapi({
+    param: { name: "description", in: "query" },
+    description: "Case-insensitive substring of the description; %, _ and \\ match themselves",
+    example: "dotted",
+  }),
+  user_id: Id.optional().openapi({
+    param: { name: "user_id", in: "query" },
+    description: "Only this owner's items",
+    example: "2",
+  }),
+  sort: sortParam(["id", "name", "created_at", "updated_at"]),
+});
+
+export const ItemPageSchema = pageSchema("items", ItemSchema, "ItemPage");
+
+/** The API form of a stored item. */
+export function toItemBody(record: ItemRecord): ItemBody {
+  return {
+    id: record.id,
+    name: record.name,
+    description: record.description,
+    user_id: record.userId,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+  };
+}

@@ -1,0 +1,27 @@
+import { z } from "@hono/zod-openapi";
+import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/lib/router.ts";
+import { RoleIdParamsSchema, RoleSchema } from "@/modules/roles/roles.schemas.ts";
+
+export const listRoles = defineRoute({
+  method: "get",
+  path: "/roles",
+  tags: ["Roles"],
+  summary: "List the roles",
+  description: "Public: the role ids a `role_id` may take.",
+  responses: { 200: jsonContent(z.array(RoleSchema), "Every role") },
+});
+export type ListRolesRoute = typeof listRoles;
+
+export const getRole = defineRoute({
+  method: "get",
+  path: "/roles/{role_id}",
+  tags: ["Roles"],
+  summary: "Get one role",
+  request: { params: RoleIdParamsSchema },
+  responses: {
+    200: jsonContent(RoleSchema, "The role"),
+    ...problemResponses(404, 422),
+  },
+});
+export type GetRoleRoute = typeof getRole;

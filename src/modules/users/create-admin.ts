@@ -1,0 +1,52 @@
+/**
+ * `createAdmin`: what the `create-admin` command does, as a function over the app's
+ * dependencies, so it is tested without a process.
+ *
+ * @module
+ */
+import type { AppDeps } from "@/lib/app-env.ts";
+import { type FieldError, ValidationError } from "@/lib/errors.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
+import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import type { UserRecord } from "@/modules/users/users.repository.ts";
+import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
+import { createUser } from "@/modules/users/users.service.ts";
+
+/**
+ * Create an active admin account. The username follows the API's rule and the password its
+ * policy (8 to 128 characters).
+ *
+ * @throws {ValidationError} for a bad username or password
+ * @throws {ConflictError} when the username is taken
+ * @example
+ * ```ts
+ * const admin = await createAdmin(deps, "ops-admin", "a long and random passphrase");
+ * ```
+ */
+export async function createAdmin(
+  deps: Pick<AppDeps, "db" | "clock" | "passwords">,
+  username: string,
+  password: string,
+): Promise<UserRecord> {
+  const errors: FieldError[] = [];
+  if (!USERNAME_PATTERN.test(username)) {
+    errors.push({
+      path: "username",
+      message: "Expected 3 to 64 letters, digits, '_', '.' or '-'",
+    });
+  }
+  if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
+    errors.push({
+      path: "password",
+      message: `Expected ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
+    });
+  }
+  if (errors.length > 0) throw new ValidationError(errors, "Invalid admin account");
+  const { user } = await createUser(deps, { username, roleId: ROLE_IDS.admin, password });
+  getAppLogger("users").info("Created admin {username} (id {user_id})", {
+    username: user.username,
+    user_id: user.id,
+  });
+  return user;
+}

@@ -1,0 +1,66 @@
+import type { AppRouteHandler } from "@/lib/router.ts";
+import { NotFoundError } from "@/lib/errors.ts";
+import { currentUser } from "@/middleware/permissions.ts";
+import { findUserById, listUsers as findUsers } from "@/modules/users/users.repository.ts";
+import type {
+  CreateUserRoute,
+  DeleteUserRoute,
+  GetUserRoute,
+  ListUsersRoute,
+  UpdateUserRoute,
+} from "@/modules/users/users.routes.ts";
+import { toUserBody } from "@/modules/users/users.schemas.ts";
+import * as service from "@/modules/users/users.service.ts";
+
+export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
+  const body = c.req.valid("json");
+  const { user, generatedPassword } = await service.createUser(c.var.deps, {
+    username: body.username,
+    roleId: body.role_id,
+    password: body.password,
+  });
+  const created = toUserBody(user);
+  c.header("Location", `/users/${user.id}`);
+  return c.json(
+    generatedPassword === undefined ? created : { ...created, password: generatedPassword },
+    201,
+  );
+};
+
+export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
+  const query = c.req.valid("query");
+  const { users, total } = await findUsers(c.var.deps.db, {
+    page: query.page,
+    limit: query.limit,
+    username: query.username,
+    activated: query.activated,
+    roleId: query.role_id,
+    sort: query.sort,
+  });
+  return c.json({ page: query.page, limit: query.limit, total, users: users.map(toUserBody) }, 200);
+};
+
+export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
+  const { user_id } = c.req.valid("param");
+  const user = await findUserById(c.var.deps.db, user_id);
+  if (!user) throw new NotFoundError("User not found");
+  return c.json(toUserBody(user), 200);
+};
+
+export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
+  const { user_id } = c.req.valid("param");
+  const user = await service.changeUser(
+    c.var.deps,
+    currentUser(c),
+    c.var.session?.id,
+    user_id,
+    c.req.valid("json"),
+  );
+  return c.json(toUserBody(user), 200);
+};
+
+export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
+  const { user_id } = c.req.valid("param");
+  await service.deactivateUser(c.var.deps, currentUser(c), user_id);
+  return c.body(null, 204);
+};

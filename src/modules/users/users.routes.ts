@@ -1,0 +1,104 @@
+import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/lib/router.ts";
+import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireRole, requireSelfOrAdmin } from "@/middleware/permissions.ts";
+import {
+  CreatedUserSchema,
+  CreateUserSchema,
+  ListUsersQuerySchema,
+  UpdateUserSchema,
+  UserIdParamsSchema,
+  UserPageSchema,
+  UserSchema,
+} from "@/modules/users/users.schemas.ts";
+
+export const createUser = defineRoute({
+  method: "post",
+  path: "/users",
+  tags: ["Users"],
+  summary: "Create a user (admin)",
+  description:
+    "Without `password`, a random 20-character password is generated and returned once in the " +
+    "response. 409 when the username is taken (case-insensitively); 422 for an unknown role.",
+  middleware: [requireAuth(), requireRole("admin")] as const,
+  security: bearerSecurity,
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateUserSchema } } },
+  },
+  responses: {
+    201: jsonContent(CreatedUserSchema, "The new user"),
+    ...problemResponses(400, 401, 403, 409, 413, 415, 422),
+  },
+});
+export type CreateUserRoute = typeof createUser;
+
+export const listUsers = defineRoute({
+  method: "get",
+  path: "/users",
+  tags: ["Users"],
+  summary: "List users (admin)",
+  description: "Filters combine with AND; ordered by id unless `sort` says otherwise.",
+  middleware: [requireAuth(), requireRole("admin")] as const,
+  security: bearerSecurity,
+  request: { query: ListUsersQuerySchema },
+  responses: {
+    200: jsonContent(UserPageSchema, "A page of users"),
+    ...problemResponses(401, 403, 422),
+  },
+});
+export type ListUsersRoute = typeof listUsers;
+
+export const getUser = defineRoute({
+  method: "get",
+  path: "/users/{user_id}",
+  tags: ["Users"],
+  summary: "Get a user (admin or self)",
+  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
+  security: bearerSecurity,
+  request: { params: UserIdParamsSchema },
+  responses: {
+    200: jsonContent(UserSchema, "The user"),
+    ...problemResponses(401, 403, 404, 422),
+  },
+});
+export type GetUserRoute = typeof getUser;
+
+export const updateUser = defineRoute({
+  method: "patch",
+  path: "/users/{user_id}",
+  tags: ["Users"],
+  summary: "Change a user (admin or self)",
+  description: "Users change their username and password (`current_password` required; their " +
+    "other sessions are revoked). Admins also change `role_id` and `activated` (deactivation " +
+    "revokes every session) and may reset a user's password without the current one. An " +
+    "admin account is changed only by its owner, and the last active admin cannot be demoted " +
+    "or deactivated (409).",
+  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
+  security: bearerSecurity,
+  request: {
+    params: UserIdParamsSchema,
+    body: { required: true, content: { "application/json": { schema: UpdateUserSchema } } },
+  },
+  responses: {
+    200: jsonContent(UserSchema, "The changed user"),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422),
+  },
+});
+export type UpdateUserRoute = typeof updateUser;
+
+export const deleteUser = defineRoute({
+  method: "delete",
+  path: "/users/{user_id}",
+  tags: ["Users"],
+  summary: "Deactivate a user (admin or self)",
+  description: "The account is deactivated, not erased (its items keep their owner), and every " +
+    "session is revoked. The last active admin cannot be deactivated (409).",
+  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
+  security: bearerSecurity,
+  request: { params: UserIdParamsSchema },
+  responses: {
+    204: { description: "Deactivated" },
+    ...problemResponses(401, 403, 404, 409, 422),
+  },
+});
+export type DeleteUserRoute = typeof deleteUser;

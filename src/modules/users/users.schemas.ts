@@ -1,0 +1,97 @@
+import { z } from "@hono/zod-openapi";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
+import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import type { UserRecord } from "@/modules/users/users.repository.ts";
+
+/** Usernames: 3 to 64 letters, digits, `_`, `.` or `-` (the same rule as ADMIN_USERNAME). */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,64}$/;
+
+export const UsernameSchema = z.string().regex(USERNAME_PATTERN, {
+  message: "Expected 3 to 64 letters, digits, '_', '.' or '-'",
+}).openapi({ example: "alice" });
+
+/** A new password: 8 to 128 characters, no composition rules; checked before any hashing. */
+export const NewPasswordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH)
+  .openapi({ example: "correct horse battery staple" });
+
+export const RoleIdSchema = z.number().int().positive().openapi({
+  example: 2,
+  description: "1 = admin, 2 = user (see GET /roles)",
+});
+
+export const UserIdParamsSchema = z.object({
+  user_id: z.coerce.number().int().positive().max(4_294_967_295).openapi({
+    param: { name: "user_id", in: "path" },
+    example: 1,
+  }),
+});
+
+export const UserSchema = z.object({
+  id: z.number().int().openapi({ example: 2 }),
+  username: z.string().openapi({ example: "alice" }),
+  role_id: z.number().int().openapi({ example: 2 }),
+  role: z.enum(["admin", "user"]).openapi({ example: "user" }),
+  activated: z.boolean().openapi({ example: true }),
+  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+  updated_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+}).openapi("User");
+export type UserBody = z.infer<typeof UserSchema>;
+
+export const CreatedUserSchema = UserSchema.extend({
+  password: z.string().optional().openapi({
+    description: "The generated password, present only when none was given; shown once",
+    example: "Xk3pQ9wEr7TzVb2mNa5s",
+  }),
+}).openapi("CreatedUser");
+
+export const CreateUserSchema = z.strictObject({
+  username: UsernameSchema,
+  role_id: RoleIdSchema,
+  password: NewPasswordSchema.optional().openapi({
+    description: "Omit it to have a random 20-character password generated and returned once",
+  }),
+}).openapi("CreateUser");
+
+export const UpdateUserSchema = z.strictObject({
+  username: UsernameSchema.optional(),
+  password: NewPasswordSchema.optional(),
+  current_password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional().openapi({
+    description: "Required with `password` when users change their own password",
+  }),
+  role_id: RoleIdSchema.optional().openapi({ description: "Admins only" }),
+  activated: z.boolean().optional().openapi({ description: "Admins only" }),
+}).openapi("UpdateUser");
+
+const booleanQuery = z.enum(["true", "false"]).transform((value) => value === "true");
+
+export const ListUsersQuerySchema = PageQuerySchema.extend({
+  username: z.string().min(1).max(64).optional().openapi({
+    param: { name: "username", in: "query" },
+    description: "Case-insensitive substring; % and _ match themselves",
+    example: "ali",
+  }),
+  activated: booleanQuery.optional().openapi({
+    param: { name: "activated", in: "query" },
+    example: "true",
+  }),
+  role_id: z.coerce.number().int().positive().max(4_294_967_295).optional().openapi({
+    param: { name: "role_id", in: "query" },
+    example: 2,
+  }),
+  sort: sortParam(["id", "username", "created_at"]),
+});
+
+export const UserPageSchema = pageSchema("users", UserSchema, "UserPage");
+
+/** The public form of a user. */
+export function toUserBody(user: UserRecord): UserBody {
+  return {
+    id: user.id,
+    username: user.username,
+    role_id: user.roleId,
+    role: user.role,
+    activated: user.activated,
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+  };
+}

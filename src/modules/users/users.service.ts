@@ -1,0 +1,212 @@
+/**
+ * The rules of account changes: who may change what, password checks, the last active admin,
+ * and session revocation that goes with a password change or deactivation.
+ *
+ * @module
+ */
+import { UniqueViolationError } from "@/db/database.ts";
+import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { generatePassword } from "@/lib/passwords.ts";
+import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
+import { findRoleById } from "@/modules/roles/roles.repository.ts";
+import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import {
+  countActiveAdmins,
+  findUserById,
+  findUserWithHashById,
+  insertUser,
+  updateUser,
+  type UserChanges,
+  type UserRecord,
+} from "@/modules/users/users.repository.ts";
+
+/** The detail of a 409 for a taken username (the reference app's wording). */
+export const USERNAME_TAKEN = "Username already taken";
+
+/** Lock name serializing changes that could leave no active admin, across instances. */
+const ADMIN_GUARD_LOCK = "items-api:last-admin-guard";
+const ADMIN_GUARD_WAIT_SECONDS = 5;
+
+type Deps = Pick<AppDeps, "db" | "clock" | "passwords"> & Partial<Pick<AppDeps, "metrics">>;
+
+async function requireRole(deps: Deps, roleId: number): Promise<void> {
+  if (!(await findRoleById(deps.db, roleId))) {
+    throw new ValidationError([{ path: "body.role_id", message: `Unknown role ${roleId}` }]);
+  }
+}
+
+/** A created user and, when none was given, the generated password (returned once). */
+export interface CreatedUser {
+  user: UserRecord;
+  generatedPassword?: string;
+}
+
+/** Create a user; 409 when the username is taken, 422 for an unknown role. */
+export async function createUser(
+  deps: Deps,
+  input: { username: string; roleId: number; password?: string | undefined },
+): Promise<CreatedUser> {
+  await requireRole(deps, input.roleId);
+  const generatedPassword = input.password === undefined ? generatePassword(20) : undefined;
+  const passwordHash = await deps.passwords.hash(input.password ?? generatedPassword!);
+  let id: number;
+  try {
+    id = await insertUser(deps.db, {
+      username: input.username,
+      passwordHash,
+      roleId: input.roleId,
+      now: deps.clock.now(),
+    });
+  } catch (error) {
+    if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
+    throw error;
+  }
+  const user = await findUserById(deps.db, id);
+  if (!user) throw new Error(`User ${id} vanished right after its insert`);
+  return generatedPassword === undefined ? { user } : { user, generatedPassword };
+}
+
+/** A PATCH /users/{id} body. */
+export interface UserUpdate {
+  username?: string | undefined;
+  password?: string | undefined;
+  current_password?: string | undefined;
+  role_id?: number | undefined;
+  activated?: boolean | undefined;
+}
+
+/** Whether `target` stops being an active admin after `changes`. */
+function losesActiveAdmin(target: UserRecord, changes: UserChanges): boolean {
+  if (target.role !== "admin" || !target.activated) return false;
+  return (changes.roleId !== undefined && changes.roleId !== ROLE_IDS.admin) ||
+    changes.activated === false;
+}
+
+/**
+ * Run `write` under the cross-instance admin lock when it could remove the last active admin,
+ * refusing (409) when no other active admin would remain.
+ */
+async function guardLastAdmin<T>(
+  deps: Deps,
+  target: UserRecord,
+  changes: UserChanges,
+  write: () => Promise<T>,
+): Promise<T> {
+  if (!losesActiveAdmin(target, changes)) return write();
+  const locked = await deps.db.withLock(ADMIN_GUARD_LOCK, ADMIN_GUARD_WAIT_SECONDS, async () => {
+    if ((await countActiveAdmins(deps.db)) <= 1) {
+      throw new ConflictError(
+        changes.activated === false
+          ? "The last active admin cannot be deactivated"
+          : "The last active admin cannot be demoted",
+      );
+    }
+    return write();
+  });
+  if (!locked.acquired) throw new ConflictError("Another admin change is in progress; retry");
+  return locked.value;
+}
+
+/** Admins manage user accounts and their own; another admin's account is not theirs to change. */
+function assertMayChange(actor: AuthUser, target: UserRecord): void {
+  if (actor.id !== target.id && target.role === "admin") {
+    throw new ForbiddenError("An admin account can only be changed by its owner");
+  }
+}
+
+async function loadTarget(deps: Deps, id: number): Promise<UserRecord> {
+  const target = await findUserById(deps.db, id);
+  if (!target) throw new NotFoundError("User not found");
+  return target;
+}
+
+/**
+ * Apply a PATCH. Only admins change `role_id` and `activated`; a password change by the user
+ * needs `current_password` and revokes their other sessions (all sessions when an admin resets
+ * it); deactivation revokes every session.
+ */
+export async function changeUser(
+  deps: Deps,
+  actor: AuthUser,
+  actorSessionId: number | undefined,
+  targetId: number,
+  update: UserUpdate,
+): Promise<UserRecord> {
+  const isAdmin = actor.role === "admin";
+  const self = actor.id === targetId;
+  if (!isAdmin && (update.role_id !== undefined || update.activated !== undefined)) {
+    throw new ForbiddenError("Only admins may change role_id or activated");
+  }
+  if (update.current_password !== undefined && update.password === undefined) {
+    throw new ValidationError([{
+      path: "body.current_password",
+      message: "Only allowed together with password",
+    }]);
+  }
+  if (self && update.password !== undefined && update.current_password === undefined) {
+    throw new ValidationError([{
+      path: "body.current_password",
+      message: "Required to change your own password",
+    }]);
+  }
+  if (update.role_id !== undefined) await requireRole(deps, update.role_id);
+
+  const target = await loadTarget(deps, targetId);
+  assertMayChange(actor, target);
+
+  const changes: UserChanges = {};
+  if (update.username !== undefined && update.username !== target.username) {
+    changes.username = update.username;
+  }
+  if (update.role_id !== undefined && update.role_id !== target.roleId) {
+    changes.roleId = update.role_id;
+  }
+  if (update.activated !== undefined && update.activated !== target.activated) {
+    changes.activated = update.activated;
+  }
+  if (update.password !== undefined) {
+    if (self) {
+      const stored = await findUserWithHashById(deps.db, targetId);
+      const check = stored &&
+        await deps.passwords.verify(update.current_password!, stored.passwordHash);
+      if (!check?.valid) throw new ForbiddenError("Current password is incorrect");
+    }
+    changes.passwordHash = await deps.passwords.hash(update.password);
+  }
+  if (Object.keys(changes).length === 0) return target;
+
+  await guardLastAdmin(deps, target, changes, async () => {
+    try {
+      const updated = await updateUser(deps.db, targetId, changes, deps.clock.now());
+      if (!updated) throw new NotFoundError("User not found");
+    } catch (error) {
+      if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
+      throw error;
+    }
+  });
+
+  if (changes.activated === false) {
+    const revoked = await deleteUserSessions(deps.db, targetId);
+    deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
+  } else if (changes.passwordHash !== undefined) {
+    // The user keeps the session they changed it from; an admin reset logs the user out.
+    const revoked = await deleteUserSessions(deps.db, targetId, self ? actorSessionId : undefined);
+    deps.metrics?.authSessionsRevoked.inc({ reason: "password_change" }, revoked);
+  }
+  return loadTarget(deps, targetId);
+}
+
+/** DELETE /users/{id}: deactivate the account and revoke every session (idempotent). */
+export async function deactivateUser(deps: Deps, actor: AuthUser, targetId: number): Promise<void> {
+  const target = await loadTarget(deps, targetId);
+  assertMayChange(actor, target);
+  if (target.activated) {
+    const changes: UserChanges = { activated: false };
+    await guardLastAdmin(deps, target, changes, async () => {
+      await updateUser(deps.db, targetId, changes, deps.clock.now());
+    });
+  }
+  const revoked = await deleteUserSessions(deps.db, targetId);
+  deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
+}

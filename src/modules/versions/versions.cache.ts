@@ -1,0 +1,230 @@
+/**
+ * The versions table, held in memory so the `X-Version` gate never queries the database per
+ * request. Loaded once, reloaded every `VERSION_REFRESH_INTERVAL` by a timer that `start()`
+ * and `stop()` control (nothing runs at import time), and reloaded at once after an admin
+ * change through this instance. Other instances see a change within one refresh interval.
+ *
+ * @module
+ */
+import type { Queryable } from "@/db/database.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { listVersions, type VersionRecord } from "@/modules/versions/versions.repository.ts";
+
+/** What the gate does with one `X-Version` value, computed once per reload. */
+export interface VersionPolicy {
+  readonly version: string;
+  readonly supported: boolean;
+  /** `Deprecation` header value (RFC 9745 structured date, `@<unix seconds>`), if deprecated. */
+  readonly deprecation: string | undefined;
+  /** `Sunset` header value (RFC 8594 HTTP-date), if a sunset date is set. */
+  readonly sunset: string | undefined;
+  /** The sunset as epoch milliseconds: from then on the version is refused. */
+  readonly sunsetMs: number | undefined;
+}
+
+/** One consistent view of the versions table. */
+export interface VersionsSnapshot {
+  /** Every row, oldest first (what `GET /versions` lists). */
+  readonly versions: readonly VersionRecord[];
+  /** Gate policy by exact version string. */
+  readonly policies: ReadonlyMap<string, VersionPolicy>;
+  /** The highest version clients may use (non-deprecated preferred); null when none. */
+  readonly latest: string | null;
+  /** Every version clients may use, highest first. */
+  readonly usable: readonly string[];
+}
+
+/**
+ * Order version strings: dot-separated parts compare numerically when both are numbers, and a
+ * pre-release (`1.2-beta`) sorts before its release (`1.2`).
+ *
+ * @example
+ * ```ts
+ * ["1.10", "1.9", "1.10-rc1"].sort(compareVersions); // ["1.9", "1.10-rc1", "1.10"]
+ * ```
+ */
+export function compareVersions(a: string, b: string): number {
+  const [mainA = "", preA] = splitPreRelease(a);
+  const [mainB = "", preB] = splitPreRelease(b);
+  const byMain = compareParts(mainA.split("."), mainB.split("."));
+  if (byMain !== 0) return byMain;
+  if (preA === undefined || preB === undefined) {
+    return preA === preB ? 0 : preA === undefined ? 1 : -1;
+  }
+  return compareParts(preA.split("."), preB.split("."));
+}
+
+function splitPreRelease(version: string): [string, string | undefined] {
+  const dash = version.search(/[-+]/);
+  return dash < 0 ? [version, undefined] : [version.slice(0, dash), version.slice(dash + 1)];
+}
+
+function compareParts(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const numeric = /^\d+$/.test(x) && /^\d+$/.test(y);
+    const order = numeric ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (order !== 0) return Math.sign(order);
+  }
+  return 0;
+}
+
+/** Whether a client sending `policy.version` may be served at `nowMs`. */
+export function isUsable(policy: VersionPolicy, nowMs: number): boolean {
+  return policy.supported && (policy.sunsetMs === undefined || nowMs < policy.sunsetMs);
+}
+
+function toPolicy(record: VersionRecord): VersionPolicy {
+  const sunsetMs = record.sunsetAt === null ? undefined : Date.parse(record.sunsetAt);
+  // A row deprecated by hand (SQL) has no date: RFC 9745 needs one, so say "since the epoch".
+  const deprecatedMs = record.deprecatedAt === null ? 0 : Date.parse(record.deprecatedAt);
+  return {
+    version: record.version,
+    supported: record.supported,
+    deprecation: record.deprecated ? `@${Math.floor(deprecatedMs / 1000)}` : undefined,
+    sunset: sunsetMs === undefined ? undefined : new Date(sunsetMs).toUTCString(),
+    sunsetMs,
+  };
+}
+
+/** Build the snapshot the gate reads from the rows of the versions table. */
+export function buildSnapshot(records: readonly VersionRecord[], now: Date): VersionsSnapshot {
+  const policies = new Map<string, VersionPolicy>();
+  for (const record of records) policies.set(record.version, toPolicy(record));
+  const nowMs = now.getTime();
+  const usable = records
+    .filter((record) => isUsable(policies.get(record.version)!, nowMs))
+    .sort((a, b) => compareVersions(b.version, a.version));
+  const latest = usable.find((record) => !record.deprecated) ?? usable[0];
+  return {
+    versions: records,
+    policies,
+    latest: latest?.version ?? null,
+    usable: usable.map((record) => record.version),
+  };
+}
+
+/** Options of {@link VersionsCache}. */
+export interface VersionsCacheOptions {
+  /** How often the running cache reloads the table. */
+  refreshMs: number;
+  clock: Clock;
+}
+
+/**
+ * The in-memory versions table.
+ *
+ * @example
+ * ```ts
+ * const versions = new VersionsCache(db, { refreshMs: 5_000, clock: systemClock });
+ * await versions.start(); // loads, then reloads every 5 s
+ * versions.snapshot?.policies.get("1.0");
+ * await versions.stop();
+ * ```
+ */
+export class VersionsCache {
+  readonly #db: Queryable;
+  readonly #refreshMs: number;
+  readonly #clock: Clock;
+  readonly #log = getAppLogger("versions");
+  #snapshot: VersionsSnapshot | undefined;
+  #firstLoad: Promise<VersionsSnapshot> | undefined;
+  /** Reloads started and the newest one applied: an older, slower reload never wins. */
+  #started = 0;
+  #applied = 0;
+  #running = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #tick: Promise<void> | undefined;
+  #failing = false;
+
+  constructor(db: Queryable, options: VersionsCacheOptions) {
+    this.#db = db;
+    this.#refreshMs = options.refreshMs;
+    this.#clock = options.clock;
+  }
+
+  /** The current snapshot, or undefined before the first load. Costs nothing. */
+  get snapshot(): VersionsSnapshot | undefined {
+    return this.#snapshot;
+  }
+
+  /** The current snapshot, loading the table first if it never was (once, shared). */
+  load(): Promise<VersionsSnapshot> {
+    if (this.#snapshot) return Promise.resolve(this.#snapshot);
+    this.#firstLoad ??= this.refresh().finally(() => (this.#firstLoad = undefined));
+    return this.#firstLoad;
+  }
+
+  /** Reload the table now. Resolves with the newest snapshot; rejects if the read fails. */
+  async refresh(): Promise<VersionsSnapshot> {
+    const sequence = ++this.#started;
+    const records = await listVersions(this.#db);
+    if (sequence > this.#applied) {
+      this.#applied = sequence;
+      this.#snapshot = buildSnapshot(records, this.#clock.now());
+    }
+    return this.#snapshot!;
+  }
+
+  /**
+   * Put a row this instance just wrote into the snapshot, so the change takes effect here at
+   * once without another query. A reload that started earlier can no longer overwrite it.
+   */
+  apply(record: VersionRecord): void {
+    // Never loaded: the first load reads the row from the table.
+    if (!this.#snapshot) return;
+    const current = this.#snapshot.versions;
+    const found = current.some((row) => row.id === record.id);
+    const records = found
+      ? current.map((row) => (row.id === record.id ? record : row))
+      : [...current, record];
+    this.#applied = ++this.#started;
+    this.#snapshot = buildSnapshot(records, this.#clock.now());
+  }
+
+  /** Load the table (failing if it cannot be read) and reload it every `refreshMs`. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.refresh();
+    this.#running = true;
+    this.#schedule();
+  }
+
+  /** Stop reloading; waits for a reload in progress. The snapshot stays usable. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#tick;
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#tick = this.#reloadInBackground().finally(() => {
+        this.#tick = undefined;
+        if (this.#running) this.#schedule();
+      });
+    }, this.#refreshMs);
+  }
+
+  async #reloadInBackground(): Promise<void> {
+    try {
+      await this.refresh();
+      if (this.#failing) this.#log.info("Reloading the versions table works again");
+      this.#failing = false;
+    } catch (error) {
+      // Keep enforcing the last table read; say so once per outage, not every interval.
+      if (!this.#failing) {
+        this.#log.warning("Cannot reload the versions table; keeping the last one: {error}", {
+          error,
+        });
+      }
+      this.#failing = true;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/lib/router.ts";
+import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireRole } from "@/middleware/permissions.ts";
+import {
+  CreateVersionSchema,
+  UpdateVersionSchema,
+  VersionListSchema,
+  VersionParamsSchema,
+  VersionSchema,
+} from "@/modules/versions/versions.schemas.ts";
+
+export const listVersions = defineRoute({
+  method: "get",
+  path: "/versions",
+  tags: ["Versions"],
+  summary: "List client versions",
+  description:
+    "Public and never version-gated, so a refused client can find out what to upgrade to. " +
+    "Answers from this instance's in-memory copy of the table (what its gate enforces).",
+  responses: {
+    200: jsonContent(VersionListSchema, "Every client version, oldest first"),
+  },
+});
+export type ListVersionsRoute = typeof listVersions;
+
+export const createVersion = defineRoute({
+  method: "post",
+  path: "/versions",
+  tags: ["Versions"],
+  summary: "Register a client version (admin)",
+  description:
+    "Takes effect on this instance at once and on every other within VERSION_REFRESH_INTERVAL.",
+  middleware: [requireAuth(), requireRole("admin")] as const,
+  security: bearerSecurity,
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateVersionSchema } } },
+  },
+  responses: {
+    201: jsonContent(VersionSchema, "The new client version"),
+    ...problemResponses(400, 401, 403, 409, 413, 415, 422),
+  },
+});
+export type CreateVersionRoute = typeof createVersion;
+
+export const updateVersion = defineRoute({
+  method: "patch",
+  path: "/versions/{version_id}",
+  tags: ["Versions"],
+  summary: "Change a client version (admin): deprecate, set a sunset, retire",
+  description:
+    "`supported: false` retires a client (426 from then on); `deprecated: true` adds the " +
+    "Deprecation header (dated now); `sunset_at` adds the Sunset header and retires the version " +
+    "when that time comes. Takes effect on this instance at once and on every other within " +
+    "VERSION_REFRESH_INTERVAL.",
+  middleware: [requireAuth(), requireRole("admin")] as const,
+  security: bearerSecurity,
+  request: {
+    params: VersionParamsSchema,
+    body: { required: true, content: { "application/json": { schema: UpdateVersionSchema } } },
+  },
+  responses: {
+    200: jsonContent(VersionSchema, "The changed client version"),
+    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422),
+  },
+});
+export type UpdateVersionRoute = typeof updateVersion;

@@ -1,0 +1,69 @@
+import { z } from "@hono/zod-openapi";
+import type { VersionRecord } from "@/modules/versions/versions.repository.ts";
+
+/** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
+const VersionString = z.string().regex(
+  /^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$/,
+  "Expected 1 to 32 letters, digits, '.', '+' or '-', starting with a letter or digit",
+).openapi({ example: "1.1" });
+
+/** An instant with an explicit offset (`2026-06-30T00:00:00Z`), as a Date. */
+const Instant = z.iso.datetime({ offset: true })
+  .refine((value) => Date.parse(value) >= 0, "Expected a date from 1970 on")
+  .transform((value) => new Date(value))
+  .openapi({ example: "2026-06-30T00:00:00Z" });
+
+export const VersionSchema = z.object({
+  id: z.number().int().openapi({ example: 9 }),
+  version: z.string().openapi({ example: "1.0" }),
+  supported: z.boolean().openapi({
+    example: true,
+    description: "Unsupported versions are answered with 426",
+  }),
+  deprecated: z.boolean().openapi({
+    example: false,
+    description: "Deprecated versions still work; responses carry a Deprecation header",
+  }),
+  deprecated_at: z.string().nullable().openapi({
+    example: null,
+    description: "When the version was deprecated (the Deprecation header's date)",
+  }),
+  sunset_at: z.string().nullable().openapi({
+    example: null,
+    description: "When the version stops working; from then on it is answered with 426",
+  }),
+}).openapi("Version");
+
+export const VersionListSchema = z.array(VersionSchema).openapi("VersionList");
+
+export const CreateVersionSchema = z.strictObject({
+  version: VersionString,
+  supported: z.boolean().default(true),
+  deprecated: z.boolean().default(false),
+  sunset_at: Instant.nullable().default(null),
+}).openapi("CreateVersion");
+
+export const UpdateVersionSchema = z.strictObject({
+  version: VersionString.optional(),
+  supported: z.boolean().optional(),
+  deprecated: z.boolean().optional(),
+  sunset_at: Instant.nullable().optional(),
+}).openapi("UpdateVersion");
+
+export const VersionParamsSchema = z.object({
+  version_id: z.string().regex(/^[1-9][0-9]{0,9}$/, "Expected a positive integer")
+    .transform(Number)
+    .openapi({ param: { name: "version_id", in: "path" }, example: "9" }),
+});
+
+/** The API form of a stored version. */
+export function toVersionJson(record: VersionRecord): z.infer<typeof VersionSchema> {
+  return {
+    id: record.id,
+    version: record.version,
+    supported: record.supported,
+    deprecated: record.deprecated,
+    deprecated_at: record.deprecatedAt,
+    sunset_at: record.sunsetAt,
+  };
+}

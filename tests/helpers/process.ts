@@ -1,0 +1,112 @@
+/**
+ * Run the real service as a child process (`deno run src/cli.ts serve`) on a free port.
+ *
+ * @module
+ */
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A service process started by {@link startServiceProcess}. */
+export interface ServiceProcess {
+  port: number;
+  baseUrl: string;
+  child: Deno.ChildProcess;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit status. */
+  status: Promise<Deno.CommandStatus>;
+  /** SIGTERM and wait (kills with SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Start `src/cli.ts serve` with `env` and wait until `/livez` answers.
+ *
+ * @example
+ * ```ts
+ * const service = await startServiceProcess({ DATABASE_URL: "sqlite::memory:" });
+ * ```
+ */
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: { timeoutMs?: number; args?: string[] } = {},
+): Promise<ServiceProcess> {
+  const port = Number(env.PORT ?? freePort());
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "src/cli.ts", ...(options.args ?? ["serve"])],
+    env: {
+      APP_ENV: "test",
+      HOST: "127.0.0.1",
+      METRICS_PORT: "0",
+      LOG_FORMAT: "json",
+      SECRET_KEY: "test-secret-key-that-is-at-least-32-characters",
+      ADMIN_PASSWORD: "admin-password-for-tests",
+      ...env,
+      PORT: String(port),
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const status = child.status.then(async (s) => {
+    await pumps;
+    return s;
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  let exited = false;
+  status.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`Service exited before it was ready:\n${text}`);
+    try {
+      const res = await fetch(`${baseUrl}/livez`);
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      await status;
+      throw new Error(`Service did not become ready:\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    baseUrl,
+    child,
+    output: () => text,
+    status,
+    stop: async (graceMs = 15_000) => {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      const s = await status;
+      clearTimeout(timer);
+      return s;
+    },
+  };
+}
