@@ -167,10 +167,13 @@ function serviceEnv(databaseUrl: string, port: number, metricsPort: number) {
     ADMIN_PASSWORD,
     // The bench measures throughput, not the limiter's refusals: limits far above the load.
     RATE_LIMIT_LOGIN_MAX: "1000000",
+    RATE_LIMIT_LOGIN_IP_MAX: "1000000",
     RATE_LIMIT_API_MAX: "100000000",
     LOG_LEVEL: "info",
     LOG_FORMAT: "json",
     NO_COLOR: "1",
+    // As the Dockerfile and `deno task start` set it: Argon2id buffers go back to the OS.
+    MALLOC_MMAP_THRESHOLD_: "131072",
   };
 }
 
@@ -194,6 +197,8 @@ interface Measurement {
   requests: number;
   /** Non-2xx/3xx answers plus socket errors and timeouts. */
   errors: number;
+  /** Peak VmRSS of the service during the run (service runs only). */
+  rss_mb?: number;
 }
 
 async function wrk(
@@ -256,10 +261,12 @@ function median(values: number[]): number {
 }
 
 function summarize(runs: Measurement[]) {
+  const rss = runs.map((r) => r.rss_mb).filter((v) => v !== undefined);
   return {
     rps: round(median(runs.map((r) => r.rps)), 1),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
     p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),
+    ...(rss.length ? { max_rss_mb: Math.max(...rss) } : {}),
     errors: runs.reduce((n, r) => n + r.errors, 0),
     requests: runs.reduce((n, r) => n + r.requests, 0),
   };
@@ -272,6 +279,7 @@ function summarize(runs: Measurement[]) {
 class RssSampler {
   #timer: ReturnType<typeof setInterval> | undefined;
   maxRssKb = 0;
+  #runMaxKb = 0;
   constructor(readonly pid: number) {}
 
   read(): { rssKb: number; hwmKb: number } {
@@ -281,18 +289,23 @@ class RssSampler {
   }
 
   start(): void {
+    this.#runMaxKb = 0;
     this.#timer ??= setInterval(() => {
       try {
-        this.maxRssKb = Math.max(this.maxRssKb, this.read().rssKb);
+        const { rssKb } = this.read();
+        this.maxRssKb = Math.max(this.maxRssKb, rssKb);
+        this.#runMaxKb = Math.max(this.#runMaxKb, rssKb);
       } catch {
         // process gone
       }
     }, 200);
   }
 
-  stop(): void {
+  /** Stop sampling; returns the peak RSS (KiB) seen since `start`. */
+  stop(): number {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    return this.#runMaxKb;
   }
 }
 
@@ -399,6 +412,14 @@ const CASES: CaseDefinition[] = [
   },
 ];
 
+/** `BENCH_CASES=livez,items/{id}`: only the cases whose names contain one of these. */
+const SELECTED_CASES = (() => {
+  const filter = (Deno.env.get("BENCH_CASES") ?? "").split(",").map((s) => s.trim()).filter(
+    Boolean,
+  );
+  return filter.length ? CASES.filter((c) => filter.some((f) => c.name.includes(f))) : CASES;
+})();
+
 const BASELINE_NAMES = {
   bare: "bare Deno.serve (JSON)",
   mysql: "Deno.serve + mysql2 (SHA-256, session lookup, item by id)",
@@ -484,9 +505,12 @@ async function main(): Promise<void> {
   try {
     const servicePort = freePort();
     log(`starting the service on MySQL database ${dbName}`);
+    // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the service there (on exit).
+    const profileDir = Deno.env.get("BENCH_CPU_PROF");
+    const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
     const service = spawn(
       "service",
-      ["run", ...SERVICE_FLAGS, "src/cli.ts", "serve"],
+      ["run", ...profile, ...SERVICE_FLAGS, "src/cli.ts", "serve"],
       servicePort,
       serviceEnv(databaseUrl, servicePort, freePort()),
     );
@@ -589,7 +613,7 @@ async function main(): Promise<void> {
     }
 
     log("warm-up (JIT, connection pools)");
-    for (const c of CASES.filter((c) => c.baseline)) {
+    for (const c of SELECTED_CASES.filter((c) => c.baseline)) {
       await wrk(`${service.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
       const baseline = baselines[c.baseline!];
       await wrk(`${baseline.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
@@ -597,22 +621,22 @@ async function main(): Promise<void> {
 
     const sampler = new RssSampler(service.pid);
     const runs = new Map<string, { service: Measurement[]; baseline: Measurement[] }>();
-    for (const c of CASES) runs.set(c.name, { service: [], baseline: [] });
+    for (const c of SELECTED_CASES) runs.set(c.name, { service: [], baseline: [] });
     const ratios = new Map<string, number[]>();
 
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const c of CASES) {
+    for (let pass = 0; pass < settings.rounds; pass++) {
+      for (const c of SELECTED_CASES) {
         const entry = runs.get(c.name)!;
         const runService = async () => {
           if (c.freshRefreshTokens) await writeRefreshTokens();
           sampler.start();
           const m = await wrk(`${service.baseUrl}${c.path}`, c.script, {
-            env: env({ BENCH_NONCE: `${nonce}-${round}` }),
+            env: env({ BENCH_NONCE: `${nonce}-${pass}` }),
           });
-          sampler.stop();
+          m.rss_mb = round(sampler.stop() / 1024, 1);
           entry.service.push(m);
           log(
-            `round ${round + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms` +
+            `round ${pass + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms` +
               (m.errors ? `, ${m.errors} errors` : ""),
           );
           return m;
@@ -626,14 +650,14 @@ async function main(): Promise<void> {
           const m = await wrk(`${baseline.baseUrl}${c.path}`, c.script, { env: env() });
           entry.baseline.push(m);
           log(
-            `round ${round + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms` +
+            `round ${pass + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms` +
               (m.errors ? `, ${m.errors} errors` : ""),
           );
           return m;
         };
         // A/B in even rounds, B/A in odd ones: neither side always runs first.
         let s: Measurement, b: Measurement;
-        if (round % 2 === 0) {
+        if (pass % 2 === 0) {
           s = await runService();
           b = await runBaseline();
         } else {
@@ -661,14 +685,14 @@ async function main(): Promise<void> {
           durationS: settings.durationS + 2,
           env: env(),
         });
-        sampler.stop();
+        m.rss_mb = round(sampler.stop() / 1024, 1);
         return m;
       })(),
     ]);
     log(`livez p99 under a login flood: ${livezUnderFlood.p99_ms} ms (${flood.rps} logins/s)`);
 
     const memory = sampler.read();
-    const cases = CASES.map((c) => {
+    const cases = SELECTED_CASES.map((c) => {
       const entry = runs.get(c.name)!;
       const baseline = c.baseline
         ? {

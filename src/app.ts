@@ -19,6 +19,7 @@ import { getAppLogger } from "@/lib/logger.ts";
 import { createRouter } from "@/lib/router.ts";
 import { cors } from "@/middleware/cors.ts";
 import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
+import { rejectWhileDraining } from "@/middleware/drain.ts";
 import { requestContext } from "@/middleware/request-context.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
 import { securityHeaders } from "@/middleware/security-headers.ts";
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps) {
   app.use(securityHeaders());
   // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
   app.use(cors(deps.config.http.corsOrigins));
+  app.use(rejectWhileDraining(deps.lifecycle));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
   app.use(methodNotAllowed({
     app,

@@ -7,7 +7,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { createApp } from "@/app.ts";
-import { type Config, ConfigError } from "@/config.ts";
+import type { Config } from "@/config.ts";
 import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
@@ -72,9 +72,7 @@ export async function startService(config: Config): Promise<RunningService> {
     await versions.stop();
     await rateLimiter.close();
     await db.close();
-    throw new ConfigError([
-      `TOKEN_PURGE_CRON: Cannot use "${config.tokenPurgeCron}": ${(error as Error).message}`,
-    ]);
+    throw error;
   }
   const stopEventLoopMonitor = metrics.startEventLoopMonitor();
 
@@ -105,11 +103,15 @@ export async function startService(config: Config): Promise<RunningService> {
     stopping ??= (async () => {
       lifecycle.beginShutdown();
       log.info("Shutting down ({reason}): draining in-flight requests", { reason });
+      const deadline = Date.now() + config.http.shutdownTimeoutMs;
+      // Deno's server.shutdown() cuts request bodies still being uploaded: let those finish
+      // first (new requests meanwhile get 503), then close the listener and drain handlers.
+      await lifecycle.uploadsFinished(config.http.shutdownTimeoutMs);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = await Promise.race([
         server.shutdown().then(() => true),
         new Promise<false>((resolve) =>
-          timer = setTimeout(() => resolve(false), config.http.shutdownTimeoutMs)
+          timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))
         ),
       ]);
       clearTimeout(timer);

@@ -175,7 +175,11 @@ Deno.test({
   fn: async (t) => {
     const dialect = MYSQL_SERVER_URL ? "mysql" : "sqlite";
     // The app's own login limit is raised so every 429 below can only come from nginx.
-    const env = { TRUST_PROXY: "true", RATE_LIMIT_LOGIN_MAX: "10000" };
+    const env = {
+      TRUST_PROXY: "true",
+      RATE_LIMIT_LOGIN_MAX: "10000",
+      RATE_LIMIT_LOGIN_IP_MAX: "10000",
+    };
     const first = await createTestApp(dialect, { file: true, env });
     const second = await createTestApp(dialect, { database: first.database, env });
     const seen: [Seen[], Seen[]] = [[], []];

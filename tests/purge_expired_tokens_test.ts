@@ -1,3 +1,4 @@
+import { ConfigError } from "@/config.ts";
 import type { Database } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
 import { ManualClock } from "@/lib/clock.ts";
@@ -202,10 +203,13 @@ Deno.test("scheduleTokenPurge registers a Deno.cron job and rejects an invalid s
   const database = await createTestDatabase("sqlite");
   try {
     const deps = { db: database.db, clock: new ManualClock(NOW) };
-    assertThrows(() => scheduleTokenPurge(deps, "99 * * * *"), TypeError);
+    const invalid = assertThrows(() => scheduleTokenPurge(deps, "99 * * * *"), ConfigError);
+    assertEquals(invalid.problems, [
+      'TOKEN_PURGE_CRON: Cannot use "99 * * * *": Invalid cron schedule',
+    ]);
     const scheduled = scheduleTokenPurge(deps, "0 * * * *");
     // The name is taken while it is registered, and free again once stopped.
-    assertThrows(() => scheduleTokenPurge(deps, "0 * * * *"), TypeError);
+    assertThrows(() => scheduleTokenPurge(deps, "0 * * * *"), ConfigError);
     await scheduled.stop();
     await scheduleTokenPurge(deps, "30 * * * *").stop();
   } finally {

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
+import { ConfigError, parseConfig } from "@/config.ts";
 import { ManualClock } from "@/lib/clock.ts";
 import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
-import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, TEST_ADMIN, type TestApp } from "./helpers/app.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
@@ -206,7 +207,7 @@ for (const dialect of DIALECTS) {
     const t = await createTestApp(dialect, {
       env: {
         RATE_LIMIT_LOGIN_MAX: "3",
-        RATE_LIMIT_LOGIN_IP_MAX: "6",
+        RATE_LIMIT_LOGIN_IP_MAX: "8",
         RATE_LIMIT_LOGIN_WINDOW: "15m",
       },
     });
@@ -218,13 +219,14 @@ for (const dialect of DIALECTS) {
       const body = await expectProblem(limited, 429);
       assertStringIncludes(String(body.detail), "Too many login attempts");
       assertEquals(limited.headers.get("retry-after"), "900");
+      // The general API limit (anonymous, per address) applies to the login route too.
       assertEquals(
         limited.headers.get("ratelimit-policy"),
-        '"login";q=3;w=900, "login-address";q=6;w=900',
+        '"api";q=100000000;w=60, "login";q=3;w=900, "login-address";q=8;w=900',
       );
       assertEquals(
         limited.headers.get("ratelimit"),
-        '"login";r=0;t=900, "login-address";r=2;t=900',
+        '"api";r=99999996;t=60, "login";r=0;t=900, "login-address";r=4;t=900',
       );
       // The username is case-folded: "ADMIN" is the same account.
       await expectProblem(
@@ -247,9 +249,9 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 3; i++) await expectProblem(await loginFrom(t, owner, "typo"), 401);
       await expectProblem(await loginFrom(t, owner, "typo"), 429);
 
-      // Spraying many usernames from one address hits the per-address limit (6).
+      // Spraying many usernames from one address hits the per-address limit (8).
       const sprayer = "203.0.113.99";
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 8; i++) {
         await expectProblem(
           await from(t, sprayer, "POST", "/auth/token", {
             json: { username: `user${i}`, password: "guess-123" },
@@ -272,7 +274,7 @@ for (const dialect of DIALECTS) {
       assertEquals(metricValue(text, 'rate_limited_requests_total{scope="login"}'), 3);
       assertEquals(metricValue(text, 'rate_limited_requests_total{scope="login_address"}'), 1);
       // Refused attempts never reached the password check.
-      assertEquals(metricValue(text, 'auth_logins_total{outcome="failure"}'), 3 + 2 + 3 + 6);
+      assertEquals(metricValue(text, 'auth_logins_total{outcome="failure"}'), 3 + 2 + 3 + 8);
       assertEquals(metricValue(text, 'auth_logins_total{outcome="success"}'), 3);
     } finally {
       await t.close();
@@ -361,7 +363,8 @@ redisTest("two app instances on one Redis share one API limit and one login limi
   } finally {
     await a.close();
     await b.close();
-    console.log("deleted keys:", await deleteKeys(url, prefix));
+    const deleted = await deleteKeys(url, prefix);
+    assert(deleted > 0, "the test wrote no keys under its prefix");
   }
 });
 
@@ -499,3 +502,22 @@ redisTest(
     }
   },
 );
+
+Deno.test("rate-limit settings are read from the environment and checked", () => {
+  const config = parseConfig({
+    RATE_LIMIT_LOGIN_IP_MAX: "50",
+    REDIS_URL: "redis://cache:6379",
+    REDIS_KEY_PREFIX: "shop:",
+  });
+  assertEquals(config.rateLimit.loginAddressMax, 50);
+  assertEquals(config.redisKeyPrefix, "shop:");
+  assertEquals(parseConfig({}).rateLimit.loginAddressMax, 100);
+  assertEquals(parseConfig({}).redisKeyPrefix, "items-api:");
+  const error = assertThrows(
+    () => parseConfig({ RATE_LIMIT_LOGIN_IP_MAX: "0", REDIS_KEY_PREFIX: "has space" }),
+    ConfigError,
+  );
+  assertEquals(error.problems.length, 2);
+  assertStringIncludes(error.message, "RATE_LIMIT_LOGIN_IP_MAX");
+  assertStringIncludes(error.message, "REDIS_KEY_PREFIX");
+});

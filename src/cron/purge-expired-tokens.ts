@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { ConfigError } from "@/config.ts";
 import type { Database, Queryable } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
@@ -130,27 +131,36 @@ export interface ScheduledTokenPurge {
  * Register the purge with `Deno.cron` (UTC schedule). Runs never overlap in one process, and
  * a failed run is logged and counted, never thrown into the cron runtime.
  *
- * @throws {Error} when `Deno.cron` rejects the schedule
+ * @throws {ConfigError} when `Deno.cron` rejects the schedule (`TOKEN_PURGE_CRON`)
+ * @throws {Error} when `Deno.cron` is unavailable (run without `--unstable-cron`)
  */
 export function scheduleTokenPurge(deps: TokenPurgeDeps, schedule: string): ScheduledTokenPurge {
+  if (typeof Deno.cron !== "function") {
+    throw new Error(
+      'Deno.cron is unavailable: run with --unstable-cron (deno.json sets "unstable": ["cron"])',
+    );
+  }
   const abort = new AbortController();
   let running: Promise<unknown> | undefined;
-  const registered = Deno.cron(
-    TOKEN_PURGE_CRON_NAME,
-    schedule,
-    { signal: abort.signal },
-    async () => {
-      if (running) return;
-      running = runTokenPurge(deps, { signal: abort.signal }).catch(() => {
-        // Logged and counted by runTokenPurge; the next scheduled run tries again.
-      });
-      try {
-        await running;
-      } finally {
-        running = undefined;
-      }
-    },
-  );
+  const runScheduled = async () => {
+    if (running) return;
+    running = runTokenPurge(deps, { signal: abort.signal }).catch(() => {
+      // Logged and counted by runTokenPurge; the next scheduled run tries again.
+    });
+    try {
+      await running;
+    } finally {
+      running = undefined;
+    }
+  };
+  let registered: Promise<void>;
+  try {
+    registered = Deno.cron(TOKEN_PURGE_CRON_NAME, schedule, { signal: abort.signal }, runScheduled);
+  } catch (error) {
+    throw new ConfigError([
+      `TOKEN_PURGE_CRON: Cannot use "${schedule}": ${(error as Error).message}`,
+    ]);
+  }
   registered.catch((error) => {
     getAppLogger("cron", "purge-tokens").error("Token purge job failed: {error}", { error });
   });

@@ -227,7 +227,13 @@ class RequestObserver {
 function procReadable(): boolean {
   if (Deno.build.os !== "linux") return false;
   try {
-    return Deno.permissions.querySync({ name: "read", path: "/proc/self" }).state === "granted";
+    if (Deno.permissions.querySync({ name: "read", path: "/proc/self" }).state !== "granted") {
+      return false;
+    }
+    // Deno 2.9 lets only --allow-all read /proc/self/*, whatever --allow-read grants: the
+    // binary and `deno task start` (explicit permissions) must start without these gauges.
+    Deno.readTextFileSync("/proc/self/limits");
+    return true;
   } catch {
     return false;
   }

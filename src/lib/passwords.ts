@@ -74,6 +74,36 @@ function parsePhc(phc: string): ParsedHash | undefined {
   };
 }
 
+/**
+ * One core fewer than the machine has (at least 1). Each Argon2id runs on a thread of its own
+ * and holds its `memory` (19 MiB) while it runs: unbounded, a login flood would take every core
+ * from the event loop (every other request waits) and hundreds of MiB.
+ */
+function defaultHashConcurrency(): number {
+  return Math.max(1, (navigator.hardwareConcurrency || 1) - 1);
+}
+
+/** A counting semaphore: at most `limit` tasks at once, the rest in arrival order. */
+class HashSlots {
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active < this.limit) this.#active++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next waiter, or give it back.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
 /** Outcome of {@link PasswordHasher.verify}. */
 export interface VerifyResult {
   valid: boolean;
@@ -94,17 +124,29 @@ export interface VerifyResult {
 export class PasswordHasher {
   readonly #pepper: Uint8Array;
   readonly #params: Argon2Params;
+  readonly #slots: HashSlots;
   #dummy: Promise<string> | undefined;
 
-  constructor(secretKey: string, params: Argon2Params = DEFAULT_ARGON2_PARAMS) {
+  /**
+   * @param concurrency how many hashes may run at once (default: one core fewer than the
+   *   machine has, at least 1); the rest wait their turn
+   */
+  constructor(
+    secretKey: string,
+    params: Argon2Params = DEFAULT_ARGON2_PARAMS,
+    concurrency = defaultHashConcurrency(),
+  ) {
     this.#pepper = encoder.encode(secretKey);
     this.#params = params;
+    this.#slots = new HashSlots(concurrency);
   }
 
   /** Hash a password into a PHC string with a fresh random salt. */
   async hash(password: string): Promise<string> {
     const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-    const hash = await argon2id(password, salt, this.#params, this.#pepper, HASH_BYTES);
+    const hash = await this.#slots.run(() =>
+      argon2id(password, salt, this.#params, this.#pepper, HASH_BYTES)
+    );
     const { memory, passes, parallelism } = this.#params;
     return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${toBase64NoPad(salt)}$${
       toBase64NoPad(hash)
@@ -115,12 +157,8 @@ export class PasswordHasher {
   async verify(password: string, phc: string): Promise<VerifyResult> {
     const parsed = parsePhc(phc);
     if (!parsed || parsed.hash.length === 0) return { valid: false, needsRehash: false };
-    const candidate = await argon2id(
-      password,
-      parsed.salt,
-      parsed.params,
-      this.#pepper,
-      parsed.hash.length,
+    const candidate = await this.#slots.run(() =>
+      argon2id(password, parsed.salt, parsed.params, this.#pepper, parsed.hash.length)
     );
     const valid = timingSafeEqual(candidate, parsed.hash);
     const p = parsed.params;

@@ -17,7 +17,14 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away mid-upload: its request, not the service, failed.
+      throw new BadRequestError("Request body could not be read");
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -56,7 +63,9 @@ export function bodyGuard(mediaTypes: readonly string[]): MiddlewareHandler<AppE
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > limit) throw new ContentTooLargeError(limit);
     const raw = c.req.raw;
-    const bytes = raw.body ? await readLimited(raw.body, limit) : new Uint8Array();
+    const bytes = raw.body
+      ? await c.var.deps.lifecycle.trackUpload(readLimited(raw.body, limit))
+      : new Uint8Array();
     const contentType = c.req.header("content-type");
     if (bytes.byteLength === 0 && !contentType) {
       // No body at all: validation reports the missing fields (422).

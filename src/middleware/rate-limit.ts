@@ -28,8 +28,8 @@ import {
 } from "@/lib/rate-limit/limiter.ts";
 import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
 
-/** Paths never limited: probes of load balancers and orchestrators. */
-const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
+/** Paths never limited: probes of load balancers and orchestrators (also read by the docs). */
+export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
 
 /** Longest username prefix kept in a limiter key. */
 const MAX_USERNAME_KEY_LENGTH = 128;

@@ -47,6 +47,10 @@ export async function startServiceProcess(
       LOG_FORMAT: "json",
       SECRET_KEY: "test-secret-key-that-is-at-least-32-characters",
       ADMIN_PASSWORD: "admin-password-for-tests",
+      // Limits out of the way (load and outage tests); rate-limit tests set their own.
+      RATE_LIMIT_API_MAX: "100000000",
+      RATE_LIMIT_LOGIN_MAX: "1000000",
+      RATE_LIMIT_LOGIN_IP_MAX: "1000000",
       ...env,
       PORT: String(port),
     },

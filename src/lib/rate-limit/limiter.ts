@@ -2,8 +2,9 @@
  * Rate-limit policies over a {@link RateLimitStore}, and what the service does when the store
  * fails: the hit is counted in an in-process fallback store instead (limits then hold per
  * instance rather than across instances), an error is logged (at most every 30 s, with the
- * number of failures) and `rate_limit_store_errors_total` grows. Requests are never let
- * through unlimited, and never wait on a sick Redis.
+ * number of failures) and `rate_limit_store_errors_total` grows; for the next second the store
+ * is not asked at all. Requests are never let through unlimited, and never wait on a sick
+ * Redis for more than one command timeout.
  *
  * @module
  */
@@ -17,6 +18,12 @@ import type { RateLimitStore } from "@/lib/rate-limit/store.ts";
 
 /** How often store failures are logged while they last. */
 const FAILURE_LOG_INTERVAL_MS = 30_000;
+
+/**
+ * After a store failure, the store is left alone this long: a hanging Redis then costs one
+ * command timeout per second per instance, not one per request.
+ */
+const STORE_RETRY_AFTER_MS = 1_000;
 
 /** A named limit: at most `max` hits per key per `windowMs`. */
 export interface RateLimitPolicy {
@@ -91,6 +98,7 @@ export class RateLimiter {
   #log = getAppLogger("rate-limit");
   #failuresSinceLog = 0;
   #lastFailureLogAt = -Infinity;
+  #skipStoreUntil = -Infinity;
 
   constructor(options: RateLimiterOptions) {
     this.store = options.store;
@@ -104,14 +112,16 @@ export class RateLimiter {
   /** Count one hit on `key` under `policy`; never throws (see the module notes). */
   async hit(policy: RateLimitPolicy, key: string): Promise<RateLimitStatus> {
     const storeKey = `${policy.name}:${key}`;
-    try {
-      const { count, resetMs } = await this.store.increment(storeKey, policy.windowMs);
-      return { policy, count, resetMs };
-    } catch (error) {
-      this.#storeFailed(error);
-      const { count, resetMs } = await this.#fallback.increment(storeKey, policy.windowMs);
-      return { policy, count, resetMs };
+    if (this.#useStore()) {
+      try {
+        const { count, resetMs } = await this.store.increment(storeKey, policy.windowMs);
+        return { policy, count, resetMs };
+      } catch (error) {
+        this.#storeFailed(error);
+      }
     }
+    const { count, resetMs } = await this.#fallback.increment(storeKey, policy.windowMs);
+    return { policy, count, resetMs };
   }
 
   /** `key`'s standing under `policy` without counting a hit; never throws. */
@@ -119,7 +129,9 @@ export class RateLimiter {
     const storeKey = `${policy.name}:${key}`;
     let state;
     try {
-      state = await this.store.peek(storeKey);
+      state = this.#useStore()
+        ? await this.store.peek(storeKey)
+        : await this.#fallback.peek(storeKey);
     } catch (error) {
       this.#storeFailed(error);
       state = await this.#fallback.peek(storeKey);
@@ -132,7 +144,7 @@ export class RateLimiter {
   async clear(policy: RateLimitPolicy, key: string): Promise<void> {
     const storeKey = `${policy.name}:${key}`;
     await this.#fallback.delete(storeKey);
-    if (this.store === this.#fallback) return;
+    if (!this.#useStore()) return;
     try {
       await this.store.delete(storeKey);
     } catch (error) {
@@ -158,7 +170,13 @@ export class RateLimiter {
     if (this.store !== this.#fallback) await this.#fallback.close();
   }
 
+  /** False for the in-memory store itself, and for a while after a store failure. */
+  #useStore(): boolean {
+    return this.store !== this.#fallback && performance.now() >= this.#skipStoreUntil;
+  }
+
   #storeFailed(error: unknown): void {
+    this.#skipStoreUntil = performance.now() + STORE_RETRY_AFTER_MS;
     this.#metrics.rateLimitStoreErrors.inc({ store: this.store.kind });
     this.#failuresSinceLog++;
     const now = performance.now();

@@ -15,6 +15,7 @@ import { UserSchema } from "@/modules/users/users.schemas.ts";
 export const login = defineRoute({
   method: "post",
   path: "/auth/token",
+  security: [], // public
   tags: ["Auth"],
   summary: "Log in: exchange a username and password for tokens",
   description:
@@ -42,6 +43,7 @@ export type LoginRoute = typeof login;
 export const refresh = defineRoute({
   method: "post",
   path: "/auth/refresh",
+  security: [], // public
   tags: ["Auth"],
   summary: "Rotate a session's tokens",
   description:
@@ -81,6 +83,7 @@ export const me = defineRoute({
   path: "/auth/me",
   tags: ["Auth"],
   summary: "The caller's account",
+  description: "The account the access token belongs to, as `GET /users/{user_id}` shows it.",
   middleware: [requireAuth()] as const,
   security: bearerSecurity,
   responses: {

@@ -57,7 +57,10 @@ export const SessionSchema = z.object({
   }),
   user_agent: z.string().nullable().openapi({ example: "Mozilla/5.0" }),
   ip: z.string().nullable().openapi({ example: "203.0.113.7" }),
-  current: z.boolean().openapi({ description: "The session of the token used for this request" }),
+  current: z.boolean().openapi({
+    example: true,
+    description: "The session of the token used for this request",
+  }),
 }).openapi("Session");
 
 export const SessionIdParamsSchema = z.object({

@@ -15,10 +15,9 @@ import { type CredentialThrottle, docsBasicAuth } from "@/middleware/docs-auth.t
 import { DocsAssetMissingError, DocsAssets } from "@/modules/docs/docs.assets.ts";
 import {
   docsPageCsp,
-  newNonce,
   OPENAPI_PATH,
   SCALAR_INIT_SCRIPT,
-  scalarPage,
+  SCALAR_PAGE,
   SWAGGER_INIT_SCRIPT,
   SWAGGER_PAGE,
 } from "@/modules/docs/docs.pages.ts";
@@ -86,17 +85,15 @@ export function createDocsRouter(
     return c.body(body, 200, headers);
   });
 
-  router.get("/docs", guard, (c) => {
-    const nonce = newNonce();
-    return c.html(scalarPage(nonce), 200, {
-      "Content-Security-Policy": docsPageCsp(nonce),
-      "Cache-Control": "no-store",
-    });
-  });
+  router.get("/docs", guard, (c) =>
+    c.html(SCALAR_PAGE, 200, {
+      "Content-Security-Policy": docsPageCsp("scalar"),
+      "Cache-Control": cacheControl,
+    }));
   router.get("/docs/", guard, (c) => c.redirect("/docs", 308));
   router.get("/docs/swagger", guard, (c) =>
     c.html(SWAGGER_PAGE, 200, {
-      "Content-Security-Policy": docsPageCsp(),
+      "Content-Security-Policy": docsPageCsp("swagger"),
       "Cache-Control": cacheControl,
     }));
 

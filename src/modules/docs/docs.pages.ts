@@ -1,9 +1,7 @@
 /**
  * The two docs pages (Scalar at `/docs`, Swagger UI at `/docs/swagger`), the small scripts
  * that start them, and their Content-Security-Policy. The pages hold no inline script: their
- * configuration is a same-origin script, so `script-src 'self'` suffices. Scalar injects its
- * stylesheet at run time and tags it with the nonce it finds in `<meta property="csp-nonce">`,
- * which is the only inline style the policy lets through.
+ * configuration is a same-origin script, so `script-src 'self'` suffices.
  *
  * @module
  */
@@ -60,18 +58,18 @@ window.ui = SwaggerUIBundle(Object.assign(${JSON.stringify(SWAGGER_CONFIGURATION
 `;
 
 /**
- * The Content-Security-Policy of a docs page: everything from this origin only; style elements
- * also from the page's nonce (Scalar's injected stylesheet), style attributes inline; images
- * also from `data:` (icons inlined in the CSS); no framing, no plugins.
+ * The Content-Security-Policy of a docs page: scripts, styles, fonts, images and requests from
+ * this origin only (images also from `data:`, for icons inlined in the CSS); no framing, no
+ * plugins, no `<base>`. Scalar also needs inline styles: besides its own stylesheet (which it
+ * could tag with a nonce) it renders a theme `<style>` and a toast library's stylesheet that
+ * carry none, so its page allows `'unsafe-inline'` styles. Scripts stay `'self'` only on both
+ * pages, which is what keeps injected markup from running anything.
  */
-export function docsPageCsp(styleNonce?: string): string {
+export function docsPageCsp(ui: "scalar" | "swagger"): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
-    `style-src 'self'${styleNonce ? ` 'nonce-${styleNonce}'` : ""}`,
-    // Both UIs set `style="..."` attributes; an attribute cannot hold selectors, so it cannot
-    // restyle or probe the page the way an injected <style> element could.
-    "style-src-attr 'unsafe-inline'",
+    ui === "scalar" ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
@@ -83,23 +81,12 @@ export function docsPageCsp(styleNonce?: string): string {
   ].join("; ");
 }
 
-/** A fresh nonce for one page response. */
-export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(
-    /[+/=]/g,
-    (ch) => ch === "+" ? "-" : ch === "/" ? "_" : "",
-  );
-}
-
-/** The Scalar page; `nonce` goes into the meta tag Scalar reads for its injected stylesheet. */
-export function scalarPage(nonce: string): string {
-  return `<!doctype html>
+/** The Scalar page. */
+export const SCALAR_PAGE = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta property="csp-nonce" content="${nonce}">
     <title>${TITLE} — API reference</title>
     <link rel="icon" href="/logo.png">
   </head>
@@ -110,7 +97,6 @@ export function scalarPage(nonce: string): string {
   </body>
 </html>
 `;
-}
 
 /** The Swagger UI page. */
 export const SWAGGER_PAGE = `<!doctype html>

@@ -1,9 +1,10 @@
 /**
  * The OpenAPI 3.1 document at `/openapi.json`: generated from the zod-openapi route
  * definitions, then completed in one place with what every operation shares and no single
- * route file knows — a derived `operationId`, the 500 every handler can answer, the 426 and
- * `X-Version` parameter of version-gated paths, and the response headers the global middleware
- * sets (`X-Request-Id`, CORS, `Deprecation`/`Sunset`). Nothing a route declares is overwritten.
+ * route file knows — a derived `operationId`, the 500 and 503 any request can meet, the 426 and
+ * `X-Version` parameter of version-gated paths, the 429 of rate-limited ones, and the response
+ * headers the global middleware sets (`X-Request-Id`, CORS, `Deprecation`/`Sunset`,
+ * `RateLimit`/`RateLimit-Policy`). Nothing a route declares is overwritten.
  *
  * @module
  */
@@ -11,7 +12,8 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import denoJson from "../../../deno.json" with { type: "json" };
 import type { AppEnv } from "@/lib/app-env.ts";
 import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
-import { problemResponses } from "@/lib/openapi.ts";
+import { type ErrorStatus, problemResponses } from "@/lib/openapi.ts";
+import { EXEMPT_PATHS as RATE_LIMIT_EXEMPT_PATHS } from "@/middleware/rate-limit.ts";
 
 /** The OpenAPI document as plain JSON. */
 export type OpenApiDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
@@ -114,11 +116,9 @@ export interface OpenApiDocumentOptions {
 
 /** `GET /items/{item_id}` -> `getItemsByItemId`: unique per method and path, stable. */
 export function deriveOperationId(method: string, path: string): string {
-  const pascal = (word: string) =>
-    word.split(/[^A-Za-z0-9]+/).filter(Boolean).map((part) =>
-      part[0]!.toUpperCase() + part.slice(1)
-    )
-      .join("");
+  const pascal = (text: string) =>
+    text.split(/[^A-Za-z0-9]+/).filter(Boolean)
+      .map((word) => word[0]!.toUpperCase() + word.slice(1)).join("");
   const parts = path.split("/").filter(Boolean).map((segment) => {
     const param = /^\{(.+)\}$/.exec(segment);
     return param ? `By${pascal(param[1]!)}` : pascal(segment);
@@ -158,6 +158,27 @@ const HEADER_COMPONENTS: Record<string, Json> = {
   },
 };
 
+const RATE_LIMIT_HEADERS: Record<string, Json> = {
+  RateLimit: {
+    description:
+      "draft-ietf-httpapi-ratelimit-headers: per policy the caller was counted against, the " +
+      'requests left and the seconds until the window resets, e.g. `"api";r=599;t=60`. Absent ' +
+      "when the request was refused before it was counted (a 426, or a 401 without a valid " +
+      "token).",
+    schema: { type: "string", maxLength: 512, example: '"api";r=599;t=60' },
+  },
+  "RateLimit-Policy": {
+    description:
+      "draft-ietf-httpapi-ratelimit-headers: the policies above, with their quota and window " +
+      'in seconds, e.g. `"api";q=600;w=60`.',
+    schema: { type: "string", maxLength: 512, example: '"api";q=600;w=60' },
+  },
+  "Retry-After": {
+    description: "Seconds until a retry can succeed (RFC 9110).",
+    schema: { type: "integer", minimum: 0, maximum: 86_400, example: 42 },
+  },
+};
+
 const X_VERSION_PARAMETER = {
   name: "X-Version",
   in: "header",
@@ -167,6 +188,14 @@ const X_VERSION_PARAMETER = {
     "Deprecated: allowed, with `Deprecation` and `Sunset` response headers.",
   schema: { type: "string", maxLength: 32, pattern: "^[0-9A-Za-z.+-]+$", example: "1.0" },
 };
+
+/** A problem+json response entry, as `problemResponses` makes them, by reference. */
+function problemEntry(status: ErrorStatus): Json {
+  return {
+    description: problemResponses(status)[status].description,
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } },
+  };
+}
 
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
@@ -209,25 +238,25 @@ export function completeOpenApiDocument(
 ): OpenApiDocument {
   const components = (doc.components ??= {}) as Json;
   const headers = (components.headers ??= {}) as Json;
-  for (const [name, header] of Object.entries(HEADER_COMPONENTS)) headers[name] ??= header;
+  for (const [name, header] of Object.entries({ ...HEADER_COMPONENTS, ...RATE_LIMIT_HEADERS })) {
+    headers[name] ??= header;
+  }
   const parameters = (components.parameters ??= {}) as Json;
   parameters.XVersion ??= X_VERSION_PARAMETER;
-
-  const problem500 = problemResponses(500)[500];
-  const problemSchemaRef = { $ref: "#/components/schemas/Problem" };
 
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     const pathItem = item as Json;
     const versioned = options.versionedPathPrefixes.some((prefix) => under(path, prefix));
+    const limited = !RATE_LIMIT_EXEMPT_PATHS.has(path);
     for (const method of OPERATION_METHODS) {
       const operation = pathItem[method] as Json | undefined;
       if (!operation) continue;
       operation.operationId ??= deriveOperationId(method, path);
       const responses = (operation.responses ??= {}) as Record<string, Json>;
-      responses["500"] ??= {
-        description: problem500.description,
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } },
-      };
+      // Any handler can fail unexpectedly (500); any request can outlive the request timeout,
+      // meet an unavailable database or arrive while the instance drains (503).
+      responses["500"] ??= problemEntry(500);
+      responses["503"] ??= problemEntry(503);
       if (versioned) {
         const declared = ((operation.parameters ??= []) as Json[]).some((p) =>
           typeof p.name === "string" && p.name.toLowerCase() === "x-version" && p.in === "header"
@@ -235,14 +264,26 @@ export function completeOpenApiDocument(
         if (!declared) {
           (operation.parameters as Json[]).push({ $ref: "#/components/parameters/XVersion" });
         }
-        responses["426"] ??= {
-          description: problemResponses(426)[426].description,
-          content: { [PROBLEM_CONTENT_TYPE]: { schema: problemSchemaRef } },
-        };
+        responses["426"] ??= problemEntry(426);
+      }
+      if (limited) {
+        responses["429"] ??= problemEntry(429);
+      }
+      for (const status of ["429", "503"]) {
+        const response = responses[status];
+        if (response && !("$ref" in response)) {
+          ((response.headers ??= {}) as Json)["Retry-After"] ??= {
+            $ref: "#/components/headers/Retry-After",
+          };
+        }
       }
       for (const [status, response] of Object.entries(responses)) {
         if ("$ref" in response) continue;
         const own = (response.headers ??= {}) as Json;
+        if (limited && /^[24]/.test(status)) {
+          own.RateLimit ??= { $ref: "#/components/headers/RateLimit" };
+          own["RateLimit-Policy"] ??= { $ref: "#/components/headers/RateLimit-Policy" };
+        }
         own["X-Request-Id"] ??= { $ref: "#/components/headers/X-Request-Id" };
         own["Access-Control-Allow-Origin"] ??= {
           $ref: "#/components/headers/Access-Control-Allow-Origin",
@@ -263,6 +304,7 @@ export function buildOpenApiDocument(
   app: OpenAPIHono<AppEnv>,
   options: OpenApiDocumentOptions,
 ): OpenApiDocument {
-  const doc = app.getOpenAPI31Document(structuredClone(OPENAPI_CONFIG) as never);
-  return completeOpenApiDocument(doc, options);
+  const generated = app.getOpenAPI31Document(structuredClone(OPENAPI_CONFIG) as never);
+  // A copy: the generated objects may share parts with the route definitions.
+  return completeOpenApiDocument(structuredClone(generated), options);
 }

@@ -9,6 +9,7 @@ const HealthSchema = z.object({
 export const livez = defineRoute({
   method: "get",
   path: "/livez",
+  security: [], // public
   tags: ["Health"],
   summary: "Liveness: the process answers",
   description: "Never touches the database; a failure means the process should be restarted.",
@@ -19,6 +20,7 @@ export type LivezRoute = typeof livez;
 export const readyz = defineRoute({
   method: "get",
   path: "/readyz",
+  security: [], // public
   tags: ["Health"],
   summary: "Readiness: the service can take traffic",
   description:

@@ -26,12 +26,15 @@ const ItemName = text(1, NAME_MAX_LENGTH)
   .refine((value) => value.trim() !== "", "Expected a name that is not only whitespace")
   .openapi({
     example: "Blue notebook",
+    minLength: 1,
+    maxLength: NAME_MAX_LENGTH, // code points, as JSON Schema and the refinement above count
     description:
       `1 to ${NAME_MAX_LENGTH} characters; unique among the owner's items (case-sensitive)`,
   });
 
 const ItemDescription = text(0, DESCRIPTION_MAX_LENGTH).nullable().openapi({
   example: "A5, dotted, 120 pages",
+  maxLength: DESCRIPTION_MAX_LENGTH,
   description: `Up to ${DESCRIPTION_MAX_LENGTH} characters; null for none`,
 });
 

@@ -6,6 +6,7 @@ import { RoleIdParamsSchema, RoleSchema } from "@/modules/roles/roles.schemas.ts
 export const listRoles = defineRoute({
   method: "get",
   path: "/roles",
+  security: [], // public
   tags: ["Roles"],
   summary: "List the roles",
   description: "Public: the role ids a `role_id` may take.",
@@ -16,8 +17,10 @@ export type ListRolesRoute = typeof listRoles;
 export const getRole = defineRoute({
   method: "get",
   path: "/roles/{role_id}",
+  security: [], // public
   tags: ["Roles"],
   summary: "Get one role",
+  description: "404 when no role has this id.",
   request: { params: RoleIdParamsSchema },
   responses: {
     200: jsonContent(RoleSchema, "The role"),

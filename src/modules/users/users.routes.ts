@@ -53,6 +53,7 @@ export const getUser = defineRoute({
   path: "/users/{user_id}",
   tags: ["Users"],
   summary: "Get a user (admin or self)",
+  description: "Admins read any account; a user only their own (403 for any other id).",
   middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
   security: bearerSecurity,
   request: { params: UserIdParamsSchema },

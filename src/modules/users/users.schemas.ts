@@ -8,13 +8,13 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,64}$/;
 
 export const UsernameSchema = z.string().regex(USERNAME_PATTERN, {
   message: "Expected 3 to 64 letters, digits, '_', '.' or '-'",
-}).openapi({ example: "alice" });
+}).openapi({ example: "alice", minLength: 3, maxLength: 64 });
 
 /** A new password: 8 to 128 characters, no composition rules; checked before any hashing. */
 export const NewPasswordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH)
   .openapi({ example: "correct horse battery staple" });
 
-export const RoleIdSchema = z.number().int().positive().openapi({
+export const RoleIdSchema = z.number().int().positive().max(4_294_967_295).openapi({
   example: 2,
   description: "1 = admin, 2 = user (see GET /roles)",
 });

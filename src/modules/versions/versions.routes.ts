@@ -13,6 +13,7 @@ import {
 export const listVersions = defineRoute({
   method: "get",
   path: "/versions",
+  security: [], // public
   tags: ["Versions"],
   summary: "List client versions",
   description:

@@ -5,10 +5,10 @@ import type { VersionRecord } from "@/modules/versions/versions.repository.ts";
 const VersionString = z.string().regex(
   /^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$/,
   "Expected 1 to 32 letters, digits, '.', '+' or '-', starting with a letter or digit",
-).openapi({ example: "1.1" });
+).openapi({ example: "1.1", minLength: 1, maxLength: 32 });
 
 /** An instant with an explicit offset (`2026-06-30T00:00:00Z`), as a Date. */
-const Instant = z.iso.datetime({ offset: true })
+const Instant = z.iso.datetime({ offset: true }).max(64)
   .refine((value) => Date.parse(value) >= 0, "Expected a date from 1970 on")
   .transform((value) => new Date(value))
   .openapi({ example: "2026-06-30T00:00:00Z" });

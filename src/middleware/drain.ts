@@ -1,0 +1,20 @@
+/**
+ * While the process drains after SIGTERM, turn new requests away with 503 and
+ * `Connection: close`, so clients retry on another instance instead of starting work here.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "@/lib/app-env.ts";
+import { ServiceUnavailableError } from "@/lib/errors.ts";
+import type { Lifecycle } from "@/lib/lifecycle.ts";
+
+/** Answer 503 to requests that arrive after shutdown began. */
+export function rejectWhileDraining(lifecycle: Lifecycle): MiddlewareHandler<AppEnv> {
+  return async function rejectWhileDraining(_c, next) {
+    if (lifecycle.shuttingDown) {
+      throw new ServiceUnavailableError("Shutting down", { headers: { Connection: "close" } });
+    }
+    await next();
+  };
+}
