@@ -386,7 +386,8 @@ redisTest(
       console.log(`Redis down (connection refused): ${perRequestMs.toFixed(2)} ms per request`);
       assertEquals(statuses, [200, 200, 200, 429, 429]);
       const text = await t.deps.metrics.render();
-      assertEquals(metricValue(text, 'rate_limit_store_errors_total{store="redis"}'), 5);
+      // Counted at the first failure; then the store is left alone for a second.
+      assert(metricValue(text, 'rate_limit_store_errors_total{store="redis"}')! >= 1, text);
       const errors = logs.filter((r) => r.level === "error" && r.category.includes("rate-limit"));
       // One line for the burst (throttled to one per 30 s), with the reason.
       assertEquals(errors.length, 1, logText(logs));
@@ -398,7 +399,7 @@ redisTest(
 );
 
 redisTest(
-  "Redis stopping and hanging mid-traffic: requests never wait long, limits still hold",
+  "Redis stopping and hanging mid-traffic: requests go on, waiting at most one command timeout",
   async () => {
     const redisServer = "/usr/bin/redis-server";
     try {
@@ -436,12 +437,18 @@ redisTest(
     const admin = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
     const timed = async (label: string, n: number) => {
       const statuses = new Set<number>();
-      const begin = performance.now();
+      const times: number[] = [];
       for (let i = 0; i < n; i++) {
+        const begin = performance.now();
         statuses.add((await drain(await from(t, "203.0.113.70", "GET", "/roles"))).status);
+        times.push(performance.now() - begin);
       }
-      const ms = (performance.now() - begin) / n;
-      console.log(`${label}: ${ms.toFixed(2)} ms per request over ${n}`);
+      times.sort((a, b) => a - b);
+      console.log(
+        `${label}: ${n} requests, median ${times[n >> 1]!.toFixed(2)} ms, max ${
+          times[n - 1]!.toFixed(2)
+        } ms`,
+      );
       return [...statuses];
     };
     try {
@@ -453,20 +460,24 @@ redisTest(
       );
       assertEquals(errorsUp, 0);
 
-      // A hanging Redis (clients paused): each command times out after 250 ms.
-      await admin.call("CLIENT", "PAUSE", "3000", "ALL");
-      assertEquals(await timed("Redis paused (commands hang)", 3), [200]);
+      // A hanging Redis (clients paused): a command times out after 250 ms, then the store is
+      // skipped for a second, so only about one request per second waits.
+      await admin.call("CLIENT", "PAUSE", "2000", "ALL");
+      assertEquals(await timed("Redis paused (commands hang)", 20), [200]);
       await admin.call("CLIENT", "UNPAUSE");
 
       // Redis stops: commands fail at once, requests go on with in-memory counting.
+      const storeErrors = async () =>
+        metricValue(await t.deps.metrics.render(), 'rate_limit_store_errors_total{store="redis"}')!;
+      const errorsBefore = await storeErrors();
       server.kill("SIGTERM");
       await server.status;
       assertEquals(await timed("Redis stopped", 20), [200]);
-      const errorsDown = metricValue(
-        await t.deps.metrics.render(),
-        'rate_limit_store_errors_total{store="redis"}',
-      )!;
-      assert(errorsDown >= 20, `store errors: ${errorsDown}`);
+      // Once the second without the store has passed, the next request tries it and fails.
+      await waitUntil(async () => {
+        await drain(await from(t, "203.0.113.70", "GET", "/roles"));
+        return await storeErrors() > errorsBefore;
+      });
       assert(
         logs.some((r) => r.level === "error" && r.category.includes("rate-limit")),
         logText(logs),
@@ -475,17 +486,10 @@ redisTest(
       // Redis comes back: the store is used again after ioredis reconnects.
       server = start();
       await waitUntil(ping);
+      const key = "items-api:rl:api:a:203.0.113.71";
       await waitUntil(async () => {
-        const before = metricValue(
-          await t.deps.metrics.render(),
-          'rate_limit_store_errors_total{store="redis"}',
-        )!;
         await drain(await from(t, "203.0.113.71", "GET", "/roles"));
-        const after = metricValue(
-          await t.deps.metrics.render(),
-          'rate_limit_store_errors_total{store="redis"}',
-        )!;
-        return after === before;
+        return (await admin.exists(key)) === 1;
       });
       assertEquals(await timed("Redis back", 20), [200]);
       const keys = await admin.keys("items-api:rl:api:a:203.0.113.70");

@@ -53,7 +53,7 @@ export function requireAuth(): MiddlewareHandler<AppEnv> {
       new UnauthorizedError("Invalid or expired access token", INVALID_TOKEN_CHALLENGE);
     // A token of the wrong shape cannot exist: skip the database.
     if (!TOKEN_PATTERN.test(token)) throw invalid();
-    const { db, clock } = c.var.deps;
+    const { db, clock } = c.get("deps");
     const found = await findSessionByAccessHash(db, await hashToken(token));
     const now = clock.now();
     if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {

@@ -59,12 +59,12 @@ export function bodyGuard(mediaTypes: readonly string[]): MiddlewareHandler<AppE
   const acceptsJson = mediaTypes.some((t) => JSON_TYPE.test(t));
   const acceptsForm = mediaTypes.includes(FORM_TYPE);
   return async function bodyGuard(c, next) {
-    const limit = c.var.deps.config.http.bodyLimitBytes;
+    const limit = c.get("deps").config.http.bodyLimitBytes;
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > limit) throw new ContentTooLargeError(limit);
     const raw = c.req.raw;
     const bytes = raw.body
-      ? await c.var.deps.lifecycle.trackUpload(readLimited(raw.body, limit))
+      ? await c.get("deps").lifecycle.trackUpload(readLimited(raw.body, limit))
       : new Uint8Array();
     const contentType = c.req.header("content-type");
     if (bytes.byteLength === 0 && !contentType) {

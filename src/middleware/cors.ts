@@ -65,9 +65,11 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler<AppEn
   };
   const exposeHeaders = CORS_EXPOSE_HEADERS.join(", ");
   return async function cors(c, next) {
-    const origin = c.req.header("origin");
     const isPreflight = c.req.method === "OPTIONS" &&
       c.req.header("access-control-request-method") !== undefined;
+    // Same-origin only: nothing to add to ordinary requests.
+    if (allowed.size === 0 && !isPreflight) return next();
+    const origin = c.req.header("origin");
     const isAllowed = origin !== undefined && allowed.has(origin);
 
     if (isPreflight) {
@@ -88,8 +90,7 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler<AppEn
     }
 
     await next();
-    // The answer depends on Origin only when some origin is allowed; caches must know that.
-    if (allowed.size === 0) return;
+    // The answer depends on Origin (some origin is allowed): caches must know that.
     addVaryOrigin(c.res.headers);
     if (isAllowed) {
       c.res.headers.set("Access-Control-Allow-Origin", origin);

@@ -11,7 +11,7 @@ import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } fro
 
 /** The caller set by `requireAuth()`; 401 when the route forgot to authenticate. */
 export function currentUser(c: Context<AppEnv>): AuthUser {
-  const user = c.var.user;
+  const user = c.get("user");
   if (!user) throw new UnauthorizedError("Not authenticated");
   return user;
 }

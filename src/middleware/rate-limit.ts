@@ -54,7 +54,7 @@ function routeAuthenticates(c: Context<AppEnv>): boolean {
 }
 
 function record(c: Context<AppEnv>, status: RateLimitStatus): void {
-  const list = c.var.rateLimits;
+  const list = c.get("rateLimits");
   if (list) list.push(status);
   else c.set("rateLimits", [status]);
 }
@@ -72,10 +72,10 @@ function tooManyRequests(
   scope: RateLimitScope,
   detail: string,
 ): TooManyRequestsError {
-  c.var.deps.metrics.rateLimited.inc({ scope });
+  c.get("deps").metrics.rateLimited.inc({ scope });
   const retryAfter = secondsUntilReset(exceeded);
   return new TooManyRequestsError(retryAfter, `${detail}; retry in ${retryAfter} s`, {
-    headers: headersFor(c.var.rateLimits ?? [exceeded]),
+    headers: headersFor(c.get("rateLimits") ?? [exceeded]),
   });
 }
 
@@ -88,13 +88,13 @@ export function apiRateLimit(): MiddlewareHandler<AppEnv> {
   return async function apiRateLimit(c, next) {
     if (EXEMPT_PATHS.has(c.req.path)) return next();
     if (!routeAuthenticates(c)) {
-      const { rateLimiter } = c.var.deps;
-      const status = await rateLimiter.hit(rateLimiter.api, `a:${c.var.clientIp}`);
+      const { rateLimiter } = c.get("deps");
+      const status = await rateLimiter.hit(rateLimiter.api, `a:${c.get("clientIp")}`);
       record(c, status);
       if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
     }
     await next();
-    const statuses = c.var.rateLimits;
+    const statuses = c.get("rateLimits");
     if (statuses) {
       for (const [name, value] of Object.entries(headersFor(statuses))) {
         c.res.headers.set(name, value);
@@ -111,7 +111,7 @@ export async function limitAuthenticatedRequest(
   c: Context<AppEnv>,
   userId: number,
 ): Promise<void> {
-  const { rateLimiter } = c.var.deps;
+  const { rateLimiter } = c.get("deps");
   const status = await rateLimiter.hit(rateLimiter.api, `u:${userId}`);
   record(c, status);
   if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
@@ -144,7 +144,7 @@ export async function throttleLogin(
   username: string,
   scope: "login" | "docs" = "login",
 ): Promise<LoginAttempt> {
-  const { rateLimiter } = c.var.deps;
+  const { rateLimiter } = c.get("deps");
   const { userKey, address } = loginKeys(c, username);
   const [perUser, perAddress] = await Promise.all([
     rateLimiter.hit(rateLimiter.login, userKey),
@@ -158,7 +158,7 @@ export async function throttleLogin(
 
 /** Limiter keys of a login: username (case-folded) with address, and address alone. */
 function loginKeys(c: Context<AppEnv>, username: string): { userKey: string; address: string } {
-  const address = c.var.clientIp;
+  const address = c.get("clientIp");
   // Usernames are unique regardless of case; the address goes last (it never holds "|").
   const name = username.trim().toLowerCase().slice(0, MAX_USERNAME_KEY_LENGTH);
   return { userKey: `${name}|${address}`, address };
@@ -186,7 +186,7 @@ function rejectLogin(
 export function docsCredentialThrottle(): CredentialThrottle {
   return {
     async beforeAttempt(c, username) {
-      const { rateLimiter } = c.var.deps;
+      const { rateLimiter } = c.get("deps");
       const { userKey, address } = loginKeys(c, username);
       const [perUser, perAddress] = await Promise.all([
         rateLimiter.peek(rateLimiter.login, userKey),
@@ -197,7 +197,7 @@ export function docsCredentialThrottle(): CredentialThrottle {
       rejectLogin(c, perUser, perAddress, isUsedUp, "docs");
     },
     async afterFailure(c, username) {
-      const { rateLimiter } = c.var.deps;
+      const { rateLimiter } = c.get("deps");
       const { userKey, address } = loginKeys(c, username);
       await Promise.all([
         rateLimiter.hit(rateLimiter.login, userKey),

@@ -8,7 +8,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import { getAppLogger, logAccess } from "@/lib/logger.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -90,18 +90,15 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const seconds = (performance.now() - started) / 1000;
     metrics.observeRequest(c.req.method, route, status, seconds);
     annotateTraceSpan(c.req.method, route, requestId);
-    const record = {
+    logAccess(accessLog, {
       method: c.req.method,
       route,
       status,
       duration_ms: Math.round(seconds * 100_000) / 100,
       request_id: requestId,
-      ip: c.var.clientIp,
-      user_id: c.var.user?.id ?? null,
-      version: c.var.apiVersion ?? null,
-    };
-    const message = "{method} {route} {status} {duration_ms}ms";
-    if (status >= 500) accessLog.error(message, record);
-    else accessLog.info(message, record);
+      ip: c.get("clientIp"),
+      user_id: c.get("user")?.id ?? null,
+      version: c.get("apiVersion") ?? null,
+    });
   };
 }

@@ -65,7 +65,7 @@ export function versionGate(options: VersionGateOptions): MiddlewareHandler<AppE
     const version = c.req.header(VERSION_HEADER);
     if (!version) return next();
 
-    const { versions, clock } = c.var.deps;
+    const { versions, clock } = c.get("deps");
     // Loaded at startup; only an app that was never started pays for one load, once.
     const snapshot = versions.snapshot ?? await versions.load();
     c.set("apiVersion", version.slice(0, MAX_VERSION_LENGTH));

@@ -8,7 +8,7 @@ const READINESS_PING_MS = 1_000;
 export const livez: AppRouteHandler<LivezRoute> = (c) => c.json({ status: "ok" as const }, 200);
 
 export const readyz: AppRouteHandler<ReadyzRoute> = async (c) => {
-  const { db, lifecycle } = c.var.deps;
+  const { db, lifecycle } = c.get("deps");
   if (lifecycle.shuttingDown) throw new ServiceUnavailableError("Shutting down");
   try {
     await db.ping(READINESS_PING_MS);

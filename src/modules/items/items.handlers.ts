@@ -14,7 +14,7 @@ import { toItemBody } from "@/modules/items/items.schemas.ts";
 
 export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const item = await repository.insertItem(db, {
     userId: currentUser(c).id,
     name: body.name,
@@ -27,7 +27,7 @@ export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
 
 export const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
   const query = c.req.valid("query");
-  const { total, items } = await repository.listItems(c.var.deps.db, {
+  const { total, items } = await repository.listItems(c.get("deps").db, {
     name: query.name,
     description: query.description,
     userId: query.user_id,
@@ -40,7 +40,7 @@ export const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
 
 export const getItem: AppRouteHandler<GetItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  const item = await repository.findItemById(c.var.deps.db, id);
+  const item = await repository.findItemById(c.get("deps").db, id);
   if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
   return c.json(toItemBody(item), 200);
 };
@@ -48,7 +48,7 @@ export const getItem: AppRouteHandler<GetItemRoute> = async (c) => {
 export const updateItem: AppRouteHandler<UpdateItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
   const changes = c.req.valid("json");
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const item = await db.transaction((tx) =>
     repository.updateItem(tx, id, {
       name: changes.name,
@@ -62,6 +62,6 @@ export const updateItem: AppRouteHandler<UpdateItemRoute> = async (c) => {
 
 export const deleteItem: AppRouteHandler<DeleteItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  if (!(await repository.deleteItem(c.var.deps.db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
+  if (!(await repository.deleteItem(c.get("deps").db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
   return c.body(null, 204);
 };

@@ -23,7 +23,7 @@ export const ITEM_NOT_FOUND = "Item not found";
  * answers 404, the contract's order (422 before 404).
  */
 async function ownerForPermission(c: Context<AppEnv>, id: number): Promise<number> {
-  return (await findItemOwnerId(c.var.deps.db, id)) ?? currentUser(c).id;
+  return (await findItemOwnerId(c.get("deps").db, id)) ?? currentUser(c).id;
 }
 
 const ownerOrAdmin = requireOwnerOrAdmin({ load: ownerForPermission, notFound: ITEM_NOT_FOUND });

@@ -4,12 +4,12 @@ import { findRoleById, listRoles as listAllRoles } from "@/modules/roles/roles.r
 import type { GetRoleRoute, ListRolesRoute } from "@/modules/roles/roles.routes.ts";
 
 export const listRoles: AppRouteHandler<ListRolesRoute> = async (c) => {
-  return c.json(await listAllRoles(c.var.deps.db), 200);
+  return c.json(await listAllRoles(c.get("deps").db), 200);
 };
 
 export const getRole: AppRouteHandler<GetRoleRoute> = async (c) => {
   const { role_id } = c.req.valid("param");
-  const role = await findRoleById(c.var.deps.db, role_id);
+  const role = await findRoleById(c.get("deps").db, role_id);
   if (!role) throw new NotFoundError("Role not found");
   return c.json(role, 200);
 };

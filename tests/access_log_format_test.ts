@@ -1,0 +1,70 @@
+/**
+ * The access log's fast path (used with LOG_FORMAT=json) must write exactly the line LogTape's
+ * JSON formatter would have written for the same record.
+ */
+import { getJsonLinesFormatter, type LogRecord } from "@logtape/logtape";
+import { type AccessLogRecord, formatAccessLogLine, LOG_CATEGORY } from "@/lib/logger.ts";
+import { assertEquals } from "./helpers/assert.ts";
+
+const format = getJsonLinesFormatter({ properties: "flatten", message: "rendered" });
+
+function viaLogTape(record: AccessLogRecord, timestamp: number): string {
+  const logRecord: LogRecord = {
+    category: [LOG_CATEGORY, "http"],
+    level: "info",
+    rawMessage: "{method} {route} {status} {duration_ms}ms",
+    message: [
+      "",
+      record.method,
+      " ",
+      record.route,
+      " ",
+      record.status,
+      " ",
+      record.duration_ms,
+      "ms",
+    ],
+    properties: { ...record },
+    timestamp,
+  };
+  return format(logRecord);
+}
+
+Deno.test("formatAccessLogLine() writes the line LogTape's JSON formatter writes", () => {
+  const timestamp = Date.UTC(2026, 10, 20, 12, 34, 56, 789);
+  const records: AccessLogRecord[] = [
+    {
+      method: "GET",
+      route: "/livez",
+      status: 200,
+      duration_ms: 0.31,
+      request_id: "6a679cb4-1d3c-47b1-960d-77d4d641e731",
+      ip: "127.0.0.1",
+      user_id: null,
+      version: null,
+    },
+    {
+      method: "PATCH",
+      route: "/items/:item_id",
+      status: 422,
+      duration_ms: 12,
+      request_id: "client.supplied:id-1",
+      ip: "2001:db8::1",
+      user_id: 42,
+      version: "1.0",
+    },
+    {
+      method: "GET",
+      route: "unmatched",
+      status: 404,
+      duration_ms: 1e-7,
+      request_id: "x",
+      ip: "unknown",
+      user_id: 0,
+      version: "0.8",
+    },
+  ];
+  for (const record of records) {
+    assertEquals(formatAccessLogLine(record, timestamp), viaLogTape(record, timestamp));
+  }
+});
