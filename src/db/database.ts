@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
 
 /** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
 export type SqlValue = string | number | bigint | boolean | null | Date;
@@ -72,16 +73,21 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** Reject with {@link DatabaseUnavailableError} when `promise` takes longer than `ms`. */
+/** One queue per deadline length: the adapters use a few fixed lengths. */
+const deadlineQueues = new Map<number, DeadlineQueue>();
+
+/**
+ * Reject with {@link DatabaseUnavailableError} when `promise` takes longer than `ms`. Every
+ * query has a deadline, so they share one timer per length rather than one timer each.
+ */
 export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DatabaseUnavailableError(`${what} did not finish within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  let queue = deadlineQueues.get(ms);
+  if (!queue) deadlineQueues.set(ms, queue = new DeadlineQueue(ms));
+  return raceDeadline(
+    promise,
+    queue,
+    () => new DatabaseUnavailableError(`${what} did not finish within ${ms} ms`),
+  );
 }
 
 /** A timestamp column as an ISO 8601 UTC string, whichever form the driver returned. */

