@@ -199,14 +199,31 @@ interface Measurement {
   errors: number;
   /** Peak VmRSS of the service during the run (service runs only). */
   rss_mb?: number;
+  /** CPU time of the server process per answered request (10 ms clock ticks / requests). */
+  cpu_us_per_request?: number;
+}
+
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name (which may contain spaces); utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function wrk(
   url: string,
   script: string,
-  options: { connections?: number; durationS?: number; env?: Record<string, string> } = {},
+  options: {
+    connections?: number;
+    durationS?: number;
+    env?: Record<string, string>;
+    /** The server process: its CPU time per request is recorded (robust to other load). */
+    pid?: number;
+  } = {},
 ): Promise<Measurement> {
   const connections = options.connections ?? settings.connections;
+  const cpuBefore = options.pid ? cpuMs(options.pid) : 0;
   const output = await new Deno.Command("wrk", {
     args: [
       "-t",
@@ -238,7 +255,9 @@ async function wrk(
   }
   const r = JSON.parse(line.slice("BENCH_RESULT ".length)) as WrkResult;
   const e = r.errors;
+  const cpu = options.pid ? cpuMs(options.pid) - cpuBefore : undefined;
   return {
+    ...(cpu !== undefined ? { cpu_us_per_request: round(cpu * 1000 / r.requests, 1) } : {}),
     rps: round(r.requests / (r.duration_us / 1e6), 1),
     p50_ms: round(r.latency_us.p50 / 1000, 2),
     p90_ms: round(r.latency_us.p90 / 1000, 2),
@@ -262,7 +281,9 @@ function median(values: number[]): number {
 
 function summarize(runs: Measurement[]) {
   const rss = runs.map((r) => r.rss_mb).filter((v) => v !== undefined);
+  const cpu = runs.map((r) => r.cpu_us_per_request).filter((v) => v !== undefined);
   return {
+    ...(cpu.length ? { cpu_us_per_request: round(median(cpu), 1) } : {}),
     rps: round(median(runs.map((r) => r.rps)), 1),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
     p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),
@@ -632,6 +653,7 @@ async function main(): Promise<void> {
           sampler.start();
           const m = await wrk(`${service.baseUrl}${c.path}`, c.script, {
             env: env({ BENCH_NONCE: `${nonce}-${pass}` }),
+            pid: service.pid,
           });
           m.rss_mb = round(sampler.stop() / 1024, 1);
           entry.service.push(m);
@@ -647,7 +669,10 @@ async function main(): Promise<void> {
         }
         const baseline = baselines[c.baseline];
         const runBaseline = async () => {
-          const m = await wrk(`${baseline.baseUrl}${c.path}`, c.script, { env: env() });
+          const m = await wrk(`${baseline.baseUrl}${c.path}`, c.script, {
+            env: env(),
+            pid: baseline.pid,
+          });
           entry.baseline.push(m);
           log(
             `round ${pass + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms` +
@@ -790,19 +815,19 @@ function renderMarkdown(r: any): string {
       `${s.rounds} rounds alternating service and baseline, medians shown. ` +
       `MariaDB with ${s.users} users and ${s.items} items; access log on (info, JSON).`,
     "",
-    "| case | service rps | p50 ms | p99 ms | baseline | baseline rps | p50 ms | p99 ms | ratio |",
-    "|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    "| case | service rps | p50 ms | p99 ms | CPU µs/req | baseline | baseline rps | p50 ms | p99 ms | CPU µs/req | ratio |",
+    "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
   );
   for (const c of r.cases) {
     const b = c.baseline;
-    const errors = c.service.errors ? ` (${c.service.errors} errors)` : "";
-    lines.push(
-      `| ${c.name}${errors} | ${
-        fmt(c.service.rps)
-      } | ${c.service.p50_ms} | ${c.service.p99_ms} | ` +
-        (b ? `${b.name} | ${fmt(b.rps)} | ${b.p50_ms} | ${b.p99_ms} | **${c.ratio}**` : "| | | |") +
-        " |",
-    );
+    const sv = c.service;
+    const errors = sv.errors ? ` (${sv.errors} errors)` : "";
+    const service = `${fmt(sv.rps)} | ${sv.p50_ms} | ${sv.p99_ms} | ${sv.cpu_us_per_request ?? ""}`;
+    const baseline = b
+      ? `${b.name} | ${fmt(b.rps)} | ${b.p50_ms} | ${b.p99_ms} | ${b.cpu_us_per_request ?? ""} | ` +
+        `**${c.ratio}**`
+      : "| | | | |";
+    lines.push(`| ${c.name}${errors} | ${service} | ${baseline} |`);
   }
   lines.push("", "| target | measured | met |", "|---|---:|:---:|");
   for (const t of r.targets) {

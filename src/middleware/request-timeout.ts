@@ -13,7 +13,7 @@ import { ServiceUnavailableError } from "@/lib/errors.ts";
 export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
   const deadlines = new DeadlineQueue(timeoutMs);
   const expired = () => new ServiceUnavailableError(`Request took longer than ${timeoutMs} ms`);
-  return async function requestTimeout(_c, next) {
-    await raceDeadline(next(), deadlines, expired);
+  return function requestTimeout(_c, next) {
+    return raceDeadline(next(), deadlines, expired);
   };
 }
