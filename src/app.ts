@@ -11,6 +11,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import {
   DatabaseUnavailableError,
   ForeignKeyViolationError,
+  TransactionConflictError,
   UniqueViolationError,
 } from "@/db/database.ts";
 import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
@@ -67,6 +68,12 @@ export function toAppError(error: unknown): AppError | undefined {
   }
   if (error instanceof ForeignKeyViolationError) {
     return new AppError(422, "validation_failed", "A referenced resource does not exist");
+  }
+  if (error instanceof TransactionConflictError) {
+    return new ServiceUnavailableError("Conflicting concurrent update; retry the request", {
+      cause: error,
+      headers: { "Retry-After": "1" },
+    });
   }
   if (error instanceof DatabaseUnavailableError) {
     return new ServiceUnavailableError("Database unavailable", { cause: error });

@@ -63,6 +63,8 @@ export async function startService(config: Config): Promise<RunningService> {
     rateLimiter,
   };
   await ensureBootstrapAdmin(deps);
+  // Off the event loop and not awaited: startup does not wait for it.
+  void passwords.warmUp();
   const app = createApp(deps);
 
   let tokenPurge: ScheduledTokenPurge;

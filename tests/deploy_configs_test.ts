@@ -526,7 +526,9 @@ Deno.test("every Grafana panel query names metrics a running service exports on 
   const dir = await Deno.makeTempDir({ prefix: "items-api-metrics-" });
   const port = freePort();
   const metricsPort = freePort();
-  const task = denoJson.tasks.start.split(/\s+/).slice(1); // the permissions users run with
+  // The permissions users run with: the words after "deno" (env assignments may precede it).
+  const words = denoJson.tasks.start.split(/\s+/);
+  const task = words.slice(words.indexOf("deno") + 1);
   const service = startBackground(Deno.execPath(), task, {
     cwd: repoPath(""),
     env: {

@@ -65,6 +65,14 @@ export class ForeignKeyViolationError extends Error {
   }
 }
 
+/** The database gave up on a transaction (deadlock, lock wait timeout); retrying may succeed. */
+export class TransactionConflictError extends Error {
+  override name = "TransactionConflictError";
+  constructor(options?: ErrorOptions) {
+    super("Transaction aborted by a concurrent one", options);
+  }
+}
+
 /** The database could not be reached or did not answer in time. */
 export class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";

@@ -15,6 +15,7 @@ import {
   type PoolStats,
   type Queryable,
   type SqlValue,
+  TransactionConflictError,
   UniqueViolationError,
   withDeadline,
 } from "@/db/database.ts";
@@ -43,10 +44,27 @@ const UNAVAILABLE_CODES = new Set([
   "POOL_CLOSED",
 ]);
 
+/** How often a statement or transaction aborted by a deadlock is run in all. */
+const DEADLOCK_ATTEMPTS = 3;
+
+/** InnoDB chose this statement or transaction as a deadlock victim and rolled it back. */
+function isDeadlock(error: unknown): boolean {
+  return error instanceof TransactionConflictError &&
+    (error.cause as { code?: string } | undefined)?.code === "ER_LOCK_DEADLOCK";
+}
+
+/** A few milliseconds, random, growing with the attempt: the colliding work gets out of the way. */
+function deadlockBackoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8 * attempt));
+}
+
 /** Translate a mysql2 error into a portable one; anything unknown is returned unchanged. */
 function translateError(error: unknown): unknown {
   if (error instanceof DatabaseUnavailableError) return error;
   const e = error as { code?: string; fatal?: boolean; message?: string };
+  if (e?.code === "ER_LOCK_DEADLOCK" || e?.code === "ER_LOCK_WAIT_TIMEOUT") {
+    return new TransactionConflictError({ cause: error });
+  }
   if (e?.code === "ER_DUP_ENTRY") {
     const key = /for key '([^']+)'/.exec(e.message ?? "")?.[1] ?? "unknown";
     return new UniqueViolationError(key, { cause: error });
@@ -118,7 +136,7 @@ class MysqlDatabase implements Database {
    * network level is destroyed, never returned: after a partition it may be half-open, and
    * mysql2 keeps a timed-out command pending on it forever, which would starve the pool.
    */
-  async #withConnection<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async #withConnection<T>(fn: (q: Queryable) => Promise<T>, attempt = 1): Promise<T> {
     const conn = await this.#connection();
     try {
       const value = await fn(this.#queryable(conn));
@@ -127,8 +145,11 @@ class MysqlDatabase implements Database {
     } catch (error) {
       if (error instanceof DatabaseUnavailableError) conn.destroy();
       else conn.release();
-      throw error;
+      if (!isDeadlock(error) || attempt >= DEADLOCK_ATTEMPTS) throw error;
     }
+    // InnoDB rolled the statement back to break a deadlock: running it again is the remedy.
+    await deadlockBackoff(attempt);
+    return this.#withConnection(fn, attempt + 1);
   }
 
   query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -150,7 +171,11 @@ class MysqlDatabase implements Database {
     }
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` in a transaction. When InnoDB aborts it to break a deadlock, the whole
+   * transaction was rolled back, and `fn` runs again (up to {@link DEADLOCK_ATTEMPTS} times).
+   */
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, attempt = 1): Promise<T> {
     const conn = await this.#connection();
     let broken = false;
     try {
@@ -161,12 +186,14 @@ class MysqlDatabase implements Database {
     } catch (error) {
       broken = error instanceof DatabaseUnavailableError;
       if (!broken) await conn.query("ROLLBACK").catch(() => (broken = true));
-      throw error;
+      if (!isDeadlock(error) || attempt >= DEADLOCK_ATTEMPTS) throw error;
     } finally {
       // A connection that timed out or failed mid-transaction is in an unknown state.
       if (broken) conn.destroy();
       else conn.release();
     }
+    await deadlockBackoff(attempt);
+    return this.transaction(fn, attempt + 1);
   }
 
   async withLock<T>(

@@ -173,8 +173,13 @@ export class PasswordHasher {
    * answer does not tell whether the username is taken.
    */
   async verifyDummy(password: string): Promise<void> {
+    await this.verify(password, await this.warmUp());
+  }
+
+  /** Make the dummy hash now (at startup), so the first unknown-user login costs one hash. */
+  warmUp(): Promise<string> {
     this.#dummy ??= this.hash(crypto.randomUUID());
-    await this.verify(password, await this.#dummy);
+    return this.#dummy;
   }
 }
 

@@ -70,6 +70,12 @@ export interface OwnerOrAdminOptions {
   notFound: string;
   /** The path parameter holding the id; defaults to the route's only path parameter. */
   param?: string;
+  /**
+   * What a missing resource does: `"not-found"` (default) answers 404 here; `"continue"` lets
+   * the request on, so body validation (422) comes first and the handler answers 404 — the
+   * contract's order for routes with a body. A missing resource is never a 403.
+   */
+  whenMissing?: "not-found" | "continue";
 }
 
 /**
@@ -97,7 +103,10 @@ export function requireOwnerOrAdmin(options: OwnerOrAdminOptions): MiddlewareHan
       throw new ValidationError([{ path: `path.${name}`, message: "Expected a positive integer" }]);
     }
     const ownerId = await options.load(c, id);
-    if (ownerId === undefined) throw new NotFoundError(options.notFound);
+    if (ownerId === undefined) {
+      if (options.whenMissing === "continue") return next();
+      throw new NotFoundError(options.notFound);
+    }
     if (ownerId !== user.id && user.role !== "admin") {
       throw new ForbiddenError("Only the owner or an admin may do this");
     }

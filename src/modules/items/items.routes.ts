@@ -1,9 +1,7 @@
-import type { Context } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
 import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
-import { currentUser, requireOwnerOrAdmin } from "@/middleware/permissions.ts";
+import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
 import { findItemOwnerId } from "@/modules/items/items.repository.ts";
 import {
   CreateItemSchema,
@@ -17,16 +15,12 @@ import {
 /** The detail of every 404 about an item (the reference app's wording). */
 export const ITEM_NOT_FOUND = "Item not found";
 
-/**
- * The owner the permission check compares the caller with. A missing item cannot be
- * forbidden, so it passes as the caller's: the body is validated (422) and the handler then
- * answers 404, the contract's order (422 before 404).
- */
-async function ownerForPermission(c: Context<AppEnv>, id: number): Promise<number> {
-  return (await findItemOwnerId(c.get("deps").db, id)) ?? currentUser(c).id;
-}
-
-const ownerOrAdmin = requireOwnerOrAdmin({ load: ownerForPermission, notFound: ITEM_NOT_FOUND });
+// A missing item passes on: its body is validated first (422), then the handler answers 404.
+const ownerOrAdmin = requireOwnerOrAdmin({
+  load: (c, id) => findItemOwnerId(c.var.deps.db, id),
+  notFound: ITEM_NOT_FOUND,
+  whenMissing: "continue",
+});
 
 export const createItem = defineRoute({
   method: "post",
