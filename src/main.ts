@@ -101,6 +101,8 @@ export async function startService(config: Config): Promise<RunningService> {
   }, app.fetch);
 
   let stopping: Promise<void> | undefined;
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   const shutdown = (reason = "shutdown requested") => {
     stopping ??= (async () => {
       lifecycle.beginShutdown();
@@ -130,6 +132,7 @@ export async function startService(config: Config): Promise<RunningService> {
       await db.close();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
       log.info("Stopped");
+      markStopped();
     })();
     return stopping;
   };
@@ -142,7 +145,9 @@ export async function startService(config: Config): Promise<RunningService> {
   return {
     port: server.addr.port,
     metricsPort: metricsServer?.addr.port,
-    finished: server.finished.then(() => stopping),
+    // Past the drain limit the server may still hold a connection (an upload that never ends)
+    // and never finish: the service is done once its shutdown has run all the same.
+    finished: Promise.race([server.finished, stopped]).then(() => stopping),
     shutdown,
   };
 }

@@ -248,9 +248,9 @@ Deno.test("SIGTERM with an upload that never finishes: exit 0 once the drain lim
     assertEquals(status.code, 0, service.output());
     assert(service.output().includes("Drain limit of 1000 ms reached"), service.output());
     assert(service.output().includes("Stopped"), service.output());
-    // The abandoned connection was closed, not left open.
-    const response = await stuck.abandon();
-    assert(statusOf(response) === 0 || statusOf(response) < 500 || statusOf(response) === 503);
+    // The abandoned connection was closed, not left open, and not with a server error.
+    const code = statusOf(await stuck.abandon());
+    assert(code === 0 || code < 500 || code === 503, `the stuck upload got ${code}`);
   } finally {
     await service.stop();
     await Deno.remove(dir, { recursive: true });
