@@ -46,8 +46,11 @@ const settings = {
 const SECRET_KEY = "bench-secret-key-that-is-at-least-32-characters-long";
 const PASSWORD = "bench-password-1234";
 const ADMIN_PASSWORD = "bench-admin-password-1234";
-/** The service flags of `deno task start`. */
+/** The service flags of `deno task start` (and of the compiled binary); BENCH_V8_FLAGS overrides. */
 const SERVICE_FLAGS = [
+  `--v8-flags=${
+    Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--max-old-space-size=512"
+  }`,
   "--allow-net",
   "--allow-env",
   "--allow-read",
@@ -533,6 +536,7 @@ async function main(): Promise<void> {
 
   try {
     const servicePort = freePort();
+    const metricsPort = freePort();
     log(`starting the service on MySQL database ${dbName}`);
     // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the service there (on exit).
     const profileDir = Deno.env.get("BENCH_CPU_PROF");
@@ -541,11 +545,24 @@ async function main(): Promise<void> {
       "service",
       ["run", ...profile, ...SERVICE_FLAGS, "src/cli.ts", "serve"],
       servicePort,
-      serviceEnv(databaseUrl, servicePort, freePort()),
+      serviceEnv(databaseUrl, servicePort, metricsPort),
     );
     children.push(service);
     await waitForOk(service, "/livez");
     await waitForOk(service, "/readyz");
+    const rssAt: Record<string, Record<string, number>> = {};
+    /** RSS, and the V8 heap as the service's own metrics report it. */
+    const noteRss = async (when: string) => {
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const gauge = (name: string) =>
+        round(Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1]) / 1048576, 1);
+      rssAt[when] = {
+        rss_mb: round(new RssSampler(service.pid).read().rssKb / 1024, 1),
+        v8_heap_total_mb: gauge("deno_heap_size_total_bytes"),
+        v8_heap_used_mb: gauge("deno_heap_size_used_bytes"),
+      };
+    };
+    await noteRss("started");
 
     log(`seeding ${settings.users} users and ${settings.users * settings.itemsPerUser} items`);
     const seedStarted = performance.now();
@@ -656,6 +673,7 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`${target.name}: GET /items/1 ${res.status} ${body}`);
     }
 
+    await noteRss("after_setup_logins");
     log("warm-up (JIT, connection pools)");
     for (const c of SELECTED_CASES.filter((c) => c.baseline)) {
       await wrk(`${service.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
@@ -663,6 +681,7 @@ async function main(): Promise<void> {
       await wrk(`${baseline.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
     }
 
+    await noteRss("after_warm_up");
     const sampler = new RssSampler(service.pid);
     const runs = new Map<string, { service: Measurement[]; baseline: Measurement[] }>();
     for (const c of SELECTED_CASES) runs.set(c.name, { service: [], baseline: [] });
@@ -739,6 +758,7 @@ async function main(): Promise<void> {
     ]);
     log(`livez p99 under a login flood: ${livezUnderFlood.p99_ms} ms (${flood.rps} logins/s)`);
 
+    await noteRss("end");
     const memory = sampler.read();
     const cases = SELECTED_CASES.map((c) => {
       const entry = runs.get(c.name)!;
@@ -768,6 +788,7 @@ async function main(): Promise<void> {
       met: livezUnderFlood.p99_ms < 50,
     };
     results.memory = {
+      at: rssAt,
       max_rss_mb_under_load: round(sampler.maxRssKb / 1024, 1),
       vm_hwm_mb: round(memory.hwmKb / 1024, 1),
       rss_mb_at_end: round(memory.rssKb / 1024, 1),

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, TEST_ADMIN, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, login, type Tokens, uniqueUsername } from "./helpers/auth.ts";
-import { DIALECTS } from "./helpers/databases.ts";
+import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 
 /** How often each race is run: interleavings differ from round to round. */
 const ROUNDS = 4;
@@ -280,6 +280,34 @@ Deno.test({
       assertEquals(new Set(rows.map((r) => r.description)).size, 1);
     } finally {
       await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "[mysql] withLock waits for a held lock longer than one query may take",
+  ignore: !DIALECTS.includes("mysql"),
+  fn: async () => {
+    const database = await createTestDatabase("mysql", { queryTimeoutMs: 300 });
+    const other = database.open();
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const holds = new Promise<void>((resolve) => (holding = resolve));
+      const holder = other.withLock("race-test-lock", 0, async () => {
+        holding();
+        await held;
+      });
+      await holds;
+      // The waiter may wait 5 s for the lock: more than the 300 ms query timeout.
+      const waiter = database.db.withLock("race-test-lock", 5, () => Promise.resolve("got it"));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      release();
+      assertEquals(await holder, { acquired: true, value: undefined });
+      assertEquals(await waiter, { acquired: true, value: "got it" });
+    } finally {
+      await database.drop();
     }
   },
 });

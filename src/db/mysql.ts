@@ -204,16 +204,16 @@ class MysqlDatabase implements Database {
     const conn = await this.#connection();
     let broken = false;
     try {
-      const [rows] = await this.#run(
-        (c) =>
-          c.query({ sql: "SELECT GET_LOCK(?, ?) AS acquired", timeout: (waitSeconds + 5) * 1000 }, [
-            name,
-            waitSeconds,
-          ]),
-        conn,
+      // GET_LOCK itself waits up to `waitSeconds`: its deadline is that plus a query's.
+      const getLock = conn.query("SELECT GET_LOCK(?, ?) AS acquired", [name, waitSeconds]);
+      const [rows] = await withDeadline(
+        getLock,
+        waitSeconds * 1000 + this.#timeoutMs,
+        "MySQL GET_LOCK",
       ).catch((error) => {
-        broken = error instanceof DatabaseUnavailableError;
-        throw error;
+        const translated = translateError(error);
+        broken = translated instanceof DatabaseUnavailableError;
+        throw translated;
       }) as [Array<{ acquired: number | null }>, unknown];
       if (rows[0]?.acquired !== 1) return { acquired: false };
       try {
@@ -229,14 +229,24 @@ class MysqlDatabase implements Database {
     }
   }
 
-  /** Waits at most `timeoutMs` for a connection, then at most `timeoutMs` for the answer. */
+  /** A connection and `SELECT 1` within `timeoutMs` in all; a connection that hung is destroyed. */
   async ping(timeoutMs: number): Promise<void> {
-    const conn = await this.#connection(timeoutMs);
+    let conn: PoolConnection | undefined;
+    let abandoned = false;
+    const attempt = (async () => {
+      const acquired = await this.#pool.getConnection();
+      // Handed over after the deadline: nobody waits for it any more.
+      if (abandoned) return acquired.release();
+      conn = acquired;
+      await acquired.query("SELECT 1");
+    })();
     try {
-      await withDeadline(conn.query("SELECT 1"), timeoutMs, "MySQL ping");
-      conn.release();
+      await withDeadline(attempt, timeoutMs, "MySQL ping");
+      conn?.release();
     } catch (error) {
-      conn.destroy();
+      abandoned = true;
+      attempt.catch(() => {});
+      conn?.destroy();
       throw translateError(error);
     }
   }
