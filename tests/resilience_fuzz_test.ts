@@ -8,7 +8,7 @@
  * users, their items and sessions, roles, versions). A second run fuzzes as an admin: no 5xx,
  * and an active admin always remains.
  *
- * Seeded and bounded: `FUZZ_SEED` (printed) and `FUZZ_RUNS` (default 1000 per property) pick
+ * Seeded and bounded: `FUZZ_SEED` (printed) and `FUZZ_RUNS` (default 2000 per property) pick
  * the run; `deno task fuzz` runs longer.
  */
 import fc from "fast-check";
@@ -19,7 +19,7 @@ import { bearer, createUser, login, type TestUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") || "20_241_120".replaceAll("_", ""));
-const RUNS = Number(Deno.env.get("FUZZ_RUNS") || "1000");
+const RUNS = Number(Deno.env.get("FUZZ_RUNS") || "2000");
 console.log(`fuzz: seed ${SEED}, ${RUNS} runs per property (set FUZZ_SEED / FUZZ_RUNS to change)`);
 
 /** Rate limits far above what the fuzzer sends: it probes the routes, not the limiter. */
