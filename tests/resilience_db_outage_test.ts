@@ -65,7 +65,7 @@ async function createProxiedApp(): Promise<ProxiedApp> {
   };
 }
 
-/** Send a request and time it; `timedOut` when no answer came within the limit. */
+/** Send a GET and measure how long the answer took. */
 async function timed(
   t: TestApp,
   path: string,

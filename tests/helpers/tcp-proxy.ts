@@ -35,8 +35,6 @@ export class TcpProxy {
   #links = new Set<Link>();
   #mode: OutageMode | "open" = "open";
   #closed = false;
-  /** Connections accepted so far (including black-holed ones). */
-  accepted = 0;
 
   private constructor(listener: Deno.Listener, target: Deno.ConnectOptions) {
     this.#listener = listener;
@@ -54,11 +52,6 @@ export class TcpProxy {
   /** The current state. */
   get mode(): OutageMode | "open" {
     return this.#mode;
-  }
-
-  /** Connections currently held open by the proxy. */
-  get openConnections(): number {
-    return this.#links.size;
   }
 
   /**
@@ -114,7 +107,6 @@ export class TcpProxy {
       } catch {
         return; // listener closed
       }
-      this.accepted++;
       const link: Link = { client, upstream: undefined, frozen: this.#mode === "blackhole" };
       this.#links.add(link);
       if (!link.frozen) void this.#forward(link);
