@@ -6,6 +6,8 @@
  * @module
  */
 
+export { type BackgroundProcess, startBackground } from "./process.ts";
+
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url);
 
@@ -170,69 +172,6 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-}
-
-/** A child process whose output is collected, stopped with {@link BackgroundProcess.stop}. */
-export interface BackgroundProcess {
-  child: Deno.ChildProcess;
-  output(): string;
-  /** Whether it has exited. */
-  exited(): boolean;
-  /** Send `signal` and wait for the exit (SIGKILL after `graceMs`). */
-  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
-}
-
-/** Start a long-running tool (nginx, prometheus) in the background. */
-export function startBackground(
-  command: string,
-  args: readonly string[],
-  options: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string } = {},
-): BackgroundProcess {
-  const child = new Deno.Command(command, {
-    args: [...args],
-    env: options.env,
-    clearEnv: options.clearEnv ?? false,
-    cwd: options.cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let done = false;
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const status = child.status.then(async (s) => {
-    done = true;
-    await pumps;
-    return s;
-  });
-  return {
-    child,
-    output: () => text,
-    exited: () => done,
-    stop: async (signal = "SIGTERM", graceMs = 10_000) => {
-      if (!done) {
-        try {
-          child.kill(signal);
-        } catch {
-          // already gone
-        }
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, graceMs);
-      const s = await status;
-      clearTimeout(timer);
-      return s;
-    },
-  };
 }
 
 /** Whether `haystack` contains the bytes of `needle`. */

@@ -12,6 +12,69 @@ export function freePort(): number {
   return port;
 }
 
+/** A child process whose output is collected, stopped with {@link BackgroundProcess.stop}. */
+export interface BackgroundProcess {
+  child: Deno.ChildProcess;
+  output(): string;
+  /** Whether it has exited. */
+  exited(): boolean;
+  /** Send `signal` and wait for the exit (SIGKILL after `graceMs`). */
+  stop(signal?: Deno.Signal, graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/** Start a long-running tool (nginx, prometheus) in the background. */
+export function startBackground(
+  command: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; clearEnv?: boolean; cwd?: string } = {},
+): BackgroundProcess {
+  const child = new Deno.Command(command, {
+    args: [...args],
+    env: options.env,
+    clearEnv: options.clearEnv ?? false,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  let done = false;
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const status = child.status.then(async (s) => {
+    done = true;
+    await pumps;
+    return s;
+  });
+  return {
+    child,
+    output: () => text,
+    exited: () => done,
+    stop: async (signal = "SIGTERM", graceMs = 10_000) => {
+      if (!done) {
+        try {
+          child.kill(signal);
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, graceMs);
+      const s = await status;
+      clearTimeout(timer);
+      return s;
+    },
+  };
+}
+
 /** A service process started by {@link startServiceProcess}. */
 export interface ServiceProcess {
   port: number;
@@ -19,8 +82,6 @@ export interface ServiceProcess {
   child: Deno.ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
-  /** Resolves with the exit status. */
-  status: Promise<Deno.CommandStatus>;
   /** SIGTERM and wait (kills with SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<Deno.CommandStatus>;
 }
@@ -38,8 +99,12 @@ export async function startServiceProcess(
   options: { timeoutMs?: number; args?: string[] } = {},
 ): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? freePort());
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli.ts", ...(options.args ?? ["serve"])],
+  const process = startBackground(Deno.execPath(), [
+    "run",
+    "-A",
+    "src/cli.ts",
+    ...(options.args ?? ["serve"]),
+  ], {
     env: {
       APP_ENV: "test",
       HOST: "127.0.0.1",
@@ -54,25 +119,13 @@ export async function startServiceProcess(
       ...env,
       PORT: String(port),
     },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const status = child.status.then(async (s) => {
-    await pumps;
-    return s;
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  let exited = false;
-  status.then(() => (exited = true));
   for (;;) {
-    if (exited) throw new Error(`Service exited before it was ready:\n${text}`);
+    if (process.exited()) {
+      throw new Error(`Service exited before it was ready:\n${process.output()}`);
+    }
     try {
       const res = await fetch(`${baseUrl}/livez`);
       await res.body?.cancel();
@@ -81,36 +134,16 @@ export async function startServiceProcess(
       // not listening yet
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await status;
-      throw new Error(`Service did not become ready:\n${text}`);
+      await process.stop("SIGKILL");
+      throw new Error(`Service did not become ready:\n${process.output()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     port,
     baseUrl,
-    child,
-    output: () => text,
-    status,
-    stop: async (graceMs = 15_000) => {
-      if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // already gone
-        }
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, graceMs);
-      const s = await status;
-      clearTimeout(timer);
-      return s;
-    },
+    child: process.child,
+    output: process.output,
+    stop: (graceMs = 15_000) => process.stop("SIGTERM", graceMs),
   };
 }
