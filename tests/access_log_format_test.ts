@@ -2,6 +2,7 @@
  * The access log's fast path (used with LOG_FORMAT=json) must write exactly the line LogTape's
  * JSON formatter would have written for the same record.
  */
+import fc from "fast-check";
 import { getJsonLinesFormatter, type LogRecord } from "@logtape/logtape";
 import { type AccessLogRecord, formatAccessLogLine, LOG_CATEGORY } from "@/lib/logger.ts";
 import { assertEquals } from "./helpers/assert.ts";
@@ -67,4 +68,34 @@ Deno.test("formatAccessLogLine() writes the line LogTape's JSON formatter writes
   for (const record of records) {
     assertEquals(formatAccessLogLine(record, timestamp), viaLogTape(record, timestamp));
   }
+});
+
+Deno.test("formatAccessLogLine() matches LogTape for any text and any time", () => {
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: "grapheme" }),
+    fc.string({ unit: "binary" }),
+    fc.constantFrom('"', "\\", "\n", "\u0000", "\u2028", "</script>"),
+  );
+  const record = fc.record({
+    method: fc.oneof(fc.constantFrom("GET", "POST", "PATCH"), text),
+    route: fc.oneof(fc.constantFrom("/items/:item_id", "unmatched"), text),
+    status: fc.integer({ min: 100, max: 599 }),
+    duration_ms: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constant(1e-7)),
+    request_id: text,
+    ip: text,
+    user_id: fc.option(fc.nat()),
+    version: fc.option(text),
+  });
+  // Whole milliseconds, as Date.now() gives; some in the same second, some years apart.
+  const timestamp = fc.oneof(
+    fc.integer({ min: 0, max: Date.UTC(2100, 0, 1) }),
+    fc.integer({ min: Date.UTC(2026, 10, 20, 12, 0, 0), max: Date.UTC(2026, 10, 20, 12, 0, 2) }),
+  );
+  fc.assert(
+    fc.property(record, timestamp, (r, ms) => {
+      assertEquals(formatAccessLogLine(r, ms), viaLogTape(r, ms));
+    }),
+    { seed: 20261120, numRuns: 2000 },
+  );
 });

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import mysql from "mysql2/promise";
+import mysql from "mysql2";
+import type { Pool as CorePool, PoolConnection as CorePoolConnection } from "mysql2";
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
 import {
   type Database,
@@ -19,6 +20,7 @@ import {
   UniqueViolationError,
   withDeadline,
 } from "@/db/database.ts";
+import { DeadlineQueue } from "@/lib/deadlines.ts";
 
 /** Options of {@link openMysql}. */
 export interface MysqlOptions {
@@ -95,12 +97,73 @@ interface PoolInternals {
 
 class MysqlDatabase implements Database {
   readonly dialect = "mysql" as const;
+  #core: CorePool;
   #pool: Pool;
   #timeoutMs: number;
+  #statementDeadlines: DeadlineQueue;
 
-  constructor(pool: Pool, timeoutMs: number) {
-    this.#pool = pool;
+  constructor(core: CorePool, timeoutMs: number) {
+    this.#core = core;
+    this.#pool = core.promise();
     this.#timeoutMs = timeoutMs;
+    this.#statementDeadlines = new DeadlineQueue(timeoutMs);
+  }
+
+  /**
+   * One statement outside a transaction — the hot path: a pooled connection and the statement
+   * under one deadline, through mysql2's callback API. (Its promise wrapper captures a stack
+   * trace on every call, which cost more than the rest of this adapter.) A connection whose
+   * statement ran out of time or failed at the network level is destroyed, never returned:
+   * after a partition it may be half-open, and mysql2 keeps a timed-out command pending on it
+   * forever, which would starve the pool. A statement InnoDB chose as a deadlock victim was
+   * rolled back and runs again, up to {@link DEADLOCK_ATTEMPTS} times in all.
+   */
+  #statement<T>(sql: string, params: readonly SqlValue[], attempt = 1): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let conn: CorePoolConnection | undefined;
+      const deadline = this.#statementDeadlines.add(() => {
+        settled = true;
+        conn?.destroy();
+        reject(
+          new DatabaseUnavailableError(`MySQL query did not finish within ${this.#timeoutMs} ms`),
+        );
+      });
+      const fail = (error: unknown) => {
+        settled = true;
+        this.#statementDeadlines.remove(deadline);
+        const translated = translateError(error);
+        if (isDeadlock(translated) && attempt < DEADLOCK_ATTEMPTS) {
+          deadlockBackoff(attempt)
+            .then(() => this.#statement<T>(sql, params, attempt + 1))
+            .then(resolve, reject);
+        } else {
+          reject(translated);
+        }
+      };
+      this.#core.getConnection((connectError, acquired) => {
+        if (settled) {
+          // Handed over after the deadline: nobody waits for it any more.
+          acquired?.release();
+          return;
+        }
+        if (connectError) return fail(connectError);
+        conn = acquired;
+        acquired.query(sql, toParams(params), (queryError, result) => {
+          if (settled) return; // the deadline destroyed the connection
+          if (queryError) {
+            if (translateError(queryError) instanceof DatabaseUnavailableError) {
+              acquired.destroy();
+            } else acquired.release();
+            return fail(queryError);
+          }
+          settled = true;
+          this.#statementDeadlines.remove(deadline);
+          acquired.release();
+          resolve(result as T);
+        });
+      });
+    });
   }
 
   /**
@@ -131,33 +194,13 @@ class MysqlDatabase implements Database {
     };
   }
 
-  /**
-   * Run `fn` on a pooled connection. A connection whose query timed out or failed at the
-   * network level is destroyed, never returned: after a partition it may be half-open, and
-   * mysql2 keeps a timed-out command pending on it forever, which would starve the pool.
-   */
-  async #withConnection<T>(fn: (q: Queryable) => Promise<T>, attempt = 1): Promise<T> {
-    const conn = await this.#connection();
-    try {
-      const value = await fn(this.#queryable(conn));
-      conn.release();
-      return value;
-    } catch (error) {
-      if (error instanceof DatabaseUnavailableError) conn.destroy();
-      else conn.release();
-      if (!isDeadlock(error) || attempt >= DEADLOCK_ATTEMPTS) throw error;
-    }
-    // InnoDB rolled the statement back to break a deadlock: running it again is the remedy.
-    await deadlockBackoff(attempt);
-    return this.#withConnection(fn, attempt + 1);
+  query<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.#statement<T[]>(sql, params);
   }
 
-  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#withConnection((q) => q.query<T>(sql, params));
-  }
-
-  execute(sql: string, params?: readonly SqlValue[]): Promise<ExecuteResult> {
-    return this.#withConnection((q) => q.execute(sql, params));
+  async execute(sql: string, params: readonly SqlValue[] = []): Promise<ExecuteResult> {
+    const header = await this.#statement<ResultSetHeader>(sql, params);
+    return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
   }
 
   async #connection(timeoutMs = this.#timeoutMs): Promise<PoolConnection> {
@@ -252,7 +295,7 @@ class MysqlDatabase implements Database {
   }
 
   stats(): PoolStats {
-    const internals = (this.#pool as unknown as { pool: PoolInternals }).pool;
+    const internals = this.#core as unknown as PoolInternals;
     const all = internals._allConnections?.length ?? 0;
     const idle = internals._freeConnections?.length ?? 0;
     return { inUse: all - idle, idle, waiting: internals._connectionQueue?.length ?? 0 };
@@ -266,7 +309,7 @@ class MysqlDatabase implements Database {
 /** Open a pooled MySQL database from a `mysql://user:pass@host:port/db` URL. */
 export function openMysql(options: MysqlOptions): Database {
   const url = new URL(options.url);
-  const pool = mysql.createPool({
+  const core = mysql.createPool({
     host: url.hostname,
     port: url.port ? Number(url.port) : 3306,
     user: decodeURIComponent(url.username),
@@ -284,15 +327,10 @@ export function openMysql(options: MysqlOptions): Database {
     decimalNumbers: true,
   });
   // Connection-level errors surface through the failing query; keep them off the process.
-  // (The "connection" event hands over the callback-style connection, not the promise one.)
-  pool.on("connection", (conn) => {
-    const raw = conn as unknown as {
-      on(event: "error", listener: () => void): void;
-      query(sql: string, callback: () => void): void;
-    };
-    raw.on("error", () => {});
+  core.on("connection", (conn: CorePoolConnection) => {
+    conn.on("error", () => {});
     // Sessions speak UTC so server-side time functions agree with the DATETIME values.
-    raw.query("SET time_zone = '+00:00'", () => {});
+    conn.query("SET time_zone = '+00:00'", () => {});
   });
-  return new MysqlDatabase(pool, options.queryTimeoutMs);
+  return new MysqlDatabase(core, options.queryTimeoutMs);
 }

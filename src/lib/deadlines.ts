@@ -1,7 +1,10 @@
 /**
  * Deadlines without a timer each: every request and every query has one, and a timer per
  * deadline was a measurable share of their cost. Deadlines of one length expire in the order
- * they were set, so one timer — waiting for the oldest — watches them all.
+ * they were set, so one timer — waiting for the oldest — watches them all. The timer is not
+ * cleared when the last deadline is removed (a new timer for nearly every request cost more
+ * than the rest of the queue); it is unref'd instead, so an idle queue never keeps the process
+ * alive, wakes up once, finds nothing due and stops.
  *
  * @module
  */
@@ -13,8 +16,8 @@ export interface Deadline {
 }
 
 /**
- * Deadlines of one fixed length (`ms`), watched by a single timer that only runs while some
- * are pending.
+ * Deadlines of one fixed length (`ms`), watched by a single timer that is armed again only
+ * while some are pending.
  *
  * @example
  * ```ts
@@ -34,16 +37,21 @@ export class DeadlineQueue {
     const deadline = { at: Date.now() + this.ms, expire };
     this.#pending.add(deadline);
     if (this.#timer === undefined) this.#arm(this.ms);
+    else if (this.#pending.size === 1) Deno.refTimer(this.#timer as unknown as number);
     return deadline;
   }
 
-  /** Cancel a deadline; with none left, the timer stops too (nothing outlives the work). */
+  /** Cancel a deadline; with none left, the timer no longer keeps the process alive. */
   remove(deadline: Deadline): void {
     this.#pending.delete(deadline);
     if (this.#pending.size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+      Deno.unrefTimer(this.#timer as unknown as number);
     }
+  }
+
+  /** Deadlines not yet expired nor removed. */
+  get size(): number {
+    return this.#pending.size;
   }
 
   #arm(ms: number): void {

@@ -88,18 +88,57 @@ export function logAccess(logger: Logger, record: AccessLogRecord): void {
   else logger.info(ACCESS_LOG_MESSAGE, { ...record });
 }
 
+/** Printable ASCII but the quote and the backslash: text JSON writes as it is, in quotes. */
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `JSON.stringify(text)`, without its cost for the usual plain text. */
+function jsonString(text: string): string {
+  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** `JSON.stringify(value)` of a finite number or null. */
+function jsonNumber(value: number | null): string {
+  return value === null || Number.isFinite(value) ? String(value) : JSON.stringify(value);
+}
+
+let cachedSecond = Number.NaN;
+let cachedSecondPrefix = "";
+
+/**
+ * `new Date(ms).toISOString()`, from a prefix computed once per second: the date part is the
+ * costliest piece of a line, and most lines of a busy second share it.
+ */
+function isoTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  const millis = ms - second * 1000;
+  if (!Number.isInteger(millis)) return new Date(ms).toISOString();
+  if (second !== cachedSecond) {
+    cachedSecondPrefix = new Date(second * 1000).toISOString().slice(0, -4); // up to "."
+    cachedSecond = second;
+  }
+  return `${cachedSecondPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}
+
 /**
  * The line LogTape's JSON formatter writes for an info access-log record, built directly
- * (about a fifth of the cost): the fields are known and safe — a route pattern, a sane request
- * id, an address, numbers.
+ * (a small fraction of the cost): the fields are known, and only the strings a client can
+ * influence (address, version) may need escaping.
  */
 export function formatAccessLogLine(r: AccessLogRecord, timestamp: number): string {
-  const message = `${JSON.stringify(r.method)} ${JSON.stringify(r.route)} ${r.status} ${
-    JSON.stringify(r.duration_ms)
-  }ms`;
-  return `{"@timestamp":"${new Date(timestamp).toISOString()}","level":"INFO","message":${
-    JSON.stringify(message)
-  },"logger":"${LOG_CATEGORY}.http",${JSON.stringify(r).slice(1)}\n`;
+  const status = jsonNumber(r.status);
+  const duration = jsonNumber(r.duration_ms);
+  // The rendered message quotes its string values: `"GET" "/livez" 200 0.31ms`.
+  const message = PLAIN_JSON_TEXT.test(r.method) && PLAIN_JSON_TEXT.test(r.route)
+    ? `"\\"${r.method}\\" \\"${r.route}\\" ${status} ${duration}ms"`
+    : JSON.stringify(
+      `${JSON.stringify(r.method)} ${JSON.stringify(r.route)} ${status} ${duration}ms`,
+    );
+  return `{"@timestamp":"${isoTimestamp(timestamp)}","level":"INFO","message":${message}` +
+    `,"logger":"${LOG_CATEGORY}.http","method":${jsonString(r.method)}` +
+    `,"route":${jsonString(r.route)},"status":${status},"duration_ms":${duration}` +
+    `,"request_id":${jsonString(r.request_id)},"ip":${jsonString(r.ip)}` +
+    `,"user_id":${jsonNumber(r.user_id)}` +
+    `,"version":${r.version === null ? "null" : jsonString(r.version)}}\n`;
 }
 
 const LEVEL_RANK = { debug: 0, info: 1, warning: 2, error: 3 } as const;

@@ -27,7 +27,5 @@ export function securityHeaders(): MiddlewareHandler<AppEnv> {
     if (!headers.has("Cache-Control") && headers.get("Content-Type")?.includes("json")) {
       headers.set("Cache-Control", "no-store");
     }
-    headers.delete("X-Powered-By");
-    headers.delete("Server");
   };
 }
