@@ -101,7 +101,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: async (args) => {
     parseFlags(args, {});
     const config = await prepare();
-    const db = openDatabase(config.database);
+    const db = await openDatabase(config.database);
     try {
       const { applied } = await migrate(db);
       getAppLogger("migrate").info("Applied {count} migration(s): {applied}", {
@@ -130,7 +130,7 @@ const COMMANDS: Record<string, Command> = {
     if (password === undefined || password === "") {
       throw new UsageError("No password: use --password-stdin, --password or ADMIN_PASSWORD");
     }
-    const db = openDatabase(config.database);
+    const db = await openDatabase(config.database);
     try {
       await migrate(db);
       const passwords = new PasswordHasher(config.auth.secretKey);
@@ -144,7 +144,7 @@ const COMMANDS: Record<string, Command> = {
   "purge-tokens": async (args) => {
     parseFlags(args, {});
     const config = await prepare();
-    const db = openDatabase(config.database);
+    const db = await openDatabase(config.database);
     try {
       const result = await runTokenPurge({ db, clock: systemClock });
       console.log(

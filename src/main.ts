@@ -38,7 +38,7 @@ export async function startService(config: Config): Promise<RunningService> {
   const log = getAppLogger();
   for (const warning of config.warnings) log.warning(warning);
 
-  const db = openDatabase(config.database);
+  const db = await openDatabase(config.database);
   const { applied } = await migrate(db);
   if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
 
@@ -50,7 +50,7 @@ export async function startService(config: Config): Promise<RunningService> {
   });
   await versions.start();
   const metrics = createMetrics({ version: denoJson.version, poolStats: () => db.stats() });
-  const rateLimiter = createRateLimiter(config, { clock: systemClock, metrics });
+  const rateLimiter = await createRateLimiter(config, { clock: systemClock, metrics });
   await rateLimiter.ready();
   const deps = {
     config,

@@ -44,7 +44,9 @@ export async function loadMigrations(
     const sql = await Deno.readTextFile(new URL(entry.name, dir));
     migrations.push({ version: match[1]!, name: match[2]!, statements: splitStatements(sql) });
   }
-  return migrations.sort((a, b) => a.version.localeCompare(b.version));
+  // Versions are fixed-width digits: plain code-unit order. (localeCompare would load ICU's
+  // collator, about 20 ms of every cold start.)
+  return migrations.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 
 /** Outcome of {@link migrate}. */

@@ -85,7 +85,7 @@ export async function createTestApp(
     passwords: new PasswordHasher(config.auth.secretKey, TEST_ARGON2),
     lifecycle: new Lifecycle(),
     metrics,
-    rateLimiter: createRateLimiter(config, { clock, metrics }),
+    rateLimiter: await createRateLimiter(config, { clock, metrics }),
     // Loaded below; tests that need the periodic reload call `deps.versions.start()`.
     versions: new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock }),
   };

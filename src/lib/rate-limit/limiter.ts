@@ -13,7 +13,6 @@ import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import type { Metrics } from "@/lib/metrics.ts";
 import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
-import { RedisRateLimitStore } from "@/lib/rate-limit/redis-store.ts";
 import type { RateLimitStore } from "@/lib/rate-limit/store.ts";
 
 /** How often store failures are logged while they last. */
@@ -199,20 +198,25 @@ export class RateLimiter {
  *
  * @example
  * ```ts
- * const limiter = createRateLimiter(config, { clock: systemClock, metrics });
+ * const limiter = await createRateLimiter(config, { clock: systemClock, metrics });
  * const status = await limiter.hit(limiter.api, "a:203.0.113.9");
  * ```
  */
-export function createRateLimiter(
+export async function createRateLimiter(
   config: Config,
   deps: { clock: Clock; metrics: Metrics },
-): RateLimiter {
+): Promise<RateLimiter> {
   const memory = new MemoryRateLimitStore({ clock: deps.clock });
   const { rateLimit } = config;
+  // The Redis client is loaded only when Redis is configured: it is a sizable share of startup.
+  const store = config.redisUrl
+    ? new (await import("@/lib/rate-limit/redis-store.ts")).RedisRateLimitStore({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+    })
+    : memory;
   return new RateLimiter({
-    store: config.redisUrl
-      ? new RedisRateLimitStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix })
-      : memory,
+    store,
     fallback: memory,
     metrics: deps.metrics,
     api: rateLimitPolicy("api", rateLimit.apiMax, rateLimit.apiWindowMs),
