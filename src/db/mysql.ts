@@ -129,10 +129,16 @@ class MysqlDatabase implements Database {
           new DatabaseUnavailableError(`MySQL query did not finish within ${this.#timeoutMs} ms`),
         );
       });
-      const fail = (error: unknown) => {
+      /** Stop the deadline; return the connection, or destroy it when it may be broken. */
+      const settle = (broken: boolean) => {
         settled = true;
         this.#statementDeadlines.remove(deadline);
+        if (broken) conn?.destroy();
+        else conn?.release();
+      };
+      const fail = (error: unknown) => {
         const translated = translateError(error);
+        settle(translated instanceof DatabaseUnavailableError);
         if (isDeadlock(translated) && attempt < DEADLOCK_ATTEMPTS) {
           deadlockBackoff(attempt)
             .then(() => this.#statement<T>(sql, params, attempt + 1))
@@ -151,15 +157,8 @@ class MysqlDatabase implements Database {
         conn = acquired;
         acquired.query(sql, toParams(params), (queryError, result) => {
           if (settled) return; // the deadline destroyed the connection
-          if (queryError) {
-            if (translateError(queryError) instanceof DatabaseUnavailableError) {
-              acquired.destroy();
-            } else acquired.release();
-            return fail(queryError);
-          }
-          settled = true;
-          this.#statementDeadlines.remove(deadline);
-          acquired.release();
+          if (queryError) return fail(queryError);
+          settle(false);
           resolve(result as T);
         });
       });

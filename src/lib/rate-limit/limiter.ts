@@ -208,13 +208,12 @@ export async function createRateLimiter(
 ): Promise<RateLimiter> {
   const memory = new MemoryRateLimitStore({ clock: deps.clock });
   const { rateLimit } = config;
-  // The Redis client is loaded only when Redis is configured: it is a sizable share of startup.
-  const store = config.redisUrl
-    ? new (await import("@/lib/rate-limit/redis-store.ts")).RedisRateLimitStore({
-      url: config.redisUrl,
-      keyPrefix: config.redisKeyPrefix,
-    })
-    : memory;
+  let store: RateLimitStore = memory;
+  if (config.redisUrl) {
+    // Loaded only when Redis is configured: the client is a sizable share of startup.
+    const { RedisRateLimitStore } = await import("@/lib/rate-limit/redis-store.ts");
+    store = new RedisRateLimitStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+  }
   return new RateLimiter({
     store,
     fallback: memory,
