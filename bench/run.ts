@@ -204,6 +204,8 @@ interface Measurement {
   rss_mb?: number;
   /** CPU time of the server process per answered request (10 ms clock ticks / requests). */
   cpu_us_per_request?: number;
+  /** Instructions the server process retired per answered request, in thousands (`perf`). */
+  kinstr_per_request?: number;
 }
 
 /** CPU time (user + system) a process has used so far, in ms. */
@@ -213,6 +215,46 @@ function cpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/**
+ * Counts the instructions a process retires until `stop()` (Linux `perf stat`, all of its
+ * threads). Instruction counts barely move with other load on a shared machine, unlike time, so
+ * they show what a change costs per request. `null` when `perf` or hardware counters are missing.
+ */
+function countInstructions(pid: number): { stop(): Promise<number | undefined> } | null {
+  if (!perfWorks) return null;
+  const perf = new Deno.Command("perf", {
+    args: ["stat", "-x", ",", "-e", "instructions", "-p", String(pid)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  return {
+    async stop() {
+      perf.kill("SIGINT");
+      const { stderr } = await perf.output();
+      const line = new TextDecoder().decode(stderr).split("\n").find((l) =>
+        l.includes(",instructions")
+      );
+      const count = Number(line?.split(",")[0]);
+      return Number.isFinite(count) && count > 0 ? count : undefined;
+    },
+  };
+}
+
+/** Whether `perf stat` can count instructions here (checked once, on this process). */
+const perfWorks = await (async () => {
+  try {
+    const out = await new Deno.Command("perf", {
+      args: ["stat", "-x", ",", "-e", "instructions", "true"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return out.success && /^\d+,/m.test(new TextDecoder().decode(out.stderr));
+  } catch {
+    return false;
+  }
+})();
 
 async function wrk(
   url: string,
@@ -227,6 +269,7 @@ async function wrk(
 ): Promise<Measurement> {
   const connections = options.connections ?? settings.connections;
   const cpuBefore = options.pid ? cpuMs(options.pid) : 0;
+  const instructions = options.pid ? countInstructions(options.pid) : null;
   const output = await new Deno.Command("wrk", {
     args: [
       "-t",
@@ -249,6 +292,7 @@ async function wrk(
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const instructionCount = await instructions?.stop();
   const text = new TextDecoder().decode(output.stdout);
   const line = text.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
   if (!output.success || !line) {
@@ -261,6 +305,9 @@ async function wrk(
   const cpu = options.pid ? cpuMs(options.pid) - cpuBefore : undefined;
   return {
     ...(cpu !== undefined ? { cpu_us_per_request: round(cpu * 1000 / r.requests, 1) } : {}),
+    ...(instructionCount !== undefined
+      ? { kinstr_per_request: round(instructionCount / r.requests / 1000, 1) }
+      : {}),
     rps: round(r.requests / (r.duration_us / 1e6), 1),
     p50_ms: round(r.latency_us.p50 / 1000, 2),
     p90_ms: round(r.latency_us.p90 / 1000, 2),
@@ -285,8 +332,10 @@ function median(values: number[]): number {
 function summarize(runs: Measurement[]) {
   const rss = runs.map((r) => r.rss_mb).filter((v) => v !== undefined);
   const cpu = runs.map((r) => r.cpu_us_per_request).filter((v) => v !== undefined);
+  const kinstr = runs.map((r) => r.kinstr_per_request).filter((v) => v !== undefined);
   return {
     ...(cpu.length ? { cpu_us_per_request: round(median(cpu), 1) } : {}),
+    ...(kinstr.length ? { kinstr_per_request: round(median(kinstr), 1) } : {}),
     rps: round(median(runs.map((r) => r.rps)), 1),
     p50_ms: round(median(runs.map((r) => r.p50_ms)), 2),
     p99_ms: round(median(runs.map((r) => r.p99_ms)), 2),
@@ -703,7 +752,8 @@ async function main(): Promise<void> {
           m.rss_mb = round(sampler.stop() / 1024, 1);
           entry.service.push(m);
           log(
-            `round ${pass + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms` +
+            `round ${pass + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms, ` +
+              `${m.cpu_us_per_request} CPU µs/req, ${m.kinstr_per_request ?? "?"}k instr/req` +
               (m.errors ? `, ${m.errors} errors` : ""),
           );
           return m;
@@ -720,7 +770,8 @@ async function main(): Promise<void> {
           });
           entry.baseline.push(m);
           log(
-            `round ${pass + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms` +
+            `round ${pass + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms, ` +
+              `${m.cpu_us_per_request} CPU µs/req, ${m.kinstr_per_request ?? "?"}k instr/req` +
               (m.errors ? `, ${m.errors} errors` : ""),
           );
           return m;
@@ -868,18 +919,20 @@ function renderMarkdown(r: any): string {
       `MariaDB with ${s.users} users and ${s.items} items; access log on (info, JSON); ` +
       `service started as \`deno task start\` does (\`${s.service_flags.split(" ")[0]}\`).`,
     "",
-    "| case | service rps | p50 ms | p99 ms | CPU µs/req | baseline | baseline rps | p50 ms | p99 ms | CPU µs/req | ratio |",
-    "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+    "| case | service rps | p50 ms | p99 ms | CPU µs/req | k instr/req | baseline | baseline rps | p50 ms | p99 ms | CPU µs/req | k instr/req | ratio |",
+    "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
   );
   for (const c of r.cases) {
     const b = c.baseline;
     const sv = c.service;
     const errors = sv.errors ? ` (${sv.errors} errors)` : "";
-    const service = `${fmt(sv.rps)} | ${sv.p50_ms} | ${sv.p99_ms} | ${sv.cpu_us_per_request ?? ""}`;
+    const service =
+      `${fmt(sv.rps)} | ${sv.p50_ms} | ${sv.p99_ms} | ${sv.cpu_us_per_request ?? ""} | ` +
+      `${sv.kinstr_per_request ?? ""}`;
     const baseline = b
       ? `${b.name} | ${fmt(b.rps)} | ${b.p50_ms} | ${b.p99_ms} | ${b.cpu_us_per_request ?? ""} | ` +
-        `**${c.ratio}**`
-      : "| | | | |";
+        `${b.kinstr_per_request ?? ""} | **${c.ratio}**`
+      : "| | | | | |";
     lines.push(`| ${c.name}${errors} | ${service} | ${baseline} |`);
   }
   lines.push("", "| target | measured | met |", "|---|---:|:---:|");

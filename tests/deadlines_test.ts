@@ -67,3 +67,29 @@ Deno.test("raceDeadline() settles like the promise when it is in time", async ()
   // The test ends with the shared timer still armed for ~1 s: it must not hold the process
   // (the test sanitizer fails a test that leaves a referenced timer behind).
 });
+
+Deno.test("removing the oldest, newest and middle deadlines leaves the others expiring in order", async () => {
+  const queue = new DeadlineQueue(20);
+  const expired: number[] = [];
+  const done = Promise.withResolvers<void>();
+  const deadlines = [0, 1, 2, 3, 4].map((n) =>
+    queue.add(() => {
+      expired.push(n);
+      if (n === 3) done.resolve();
+    })
+  );
+  queue.remove(deadlines[0]!);
+  queue.remove(deadlines[4]!);
+  queue.remove(deadlines[2]!);
+  queue.remove(deadlines[2]!); // twice: nothing more happens
+  assertEquals(queue.size, 2);
+  await done.promise;
+  assertEquals(expired, [1, 3]);
+  assertEquals(queue.size, 0);
+  queue.remove(deadlines[1]!); // after it expired: nothing happens
+  assertEquals(queue.size, 0);
+  const later = queue.add(() => expired.push(5));
+  queue.remove(later);
+  await delay(40);
+  assertEquals(expired, [1, 3]);
+});
