@@ -7,7 +7,9 @@
  *    child process on it with its access log on (info, JSON, written to stdout = /dev/null),
  *    a seeded data set (1 000 users, 100 000 items) and sessions from the real `/auth/token`.
  * 3. wrk at a fixed concurrency against every case, in rounds that alternate the service and
- *    its baseline (A/B, then B/A, ...) so machine drift cancels; medians are reported.
+ *    its baseline (A/B, then B/A, ...) so machine drift cancels; medians are reported. Each
+ *    run also records the server's CPU time and, where `perf` can read hardware counters, the
+ *    instructions it retired per request: those barely move with other load on the machine.
  * 4. `/livez` latency while a second wrk floods `/auth/token` (Argon2id must stay off the
  *    event loop), RSS of the service under load.
  *
