@@ -26,7 +26,7 @@ interface Entry extends Deadline {
  * Deadlines of one fixed length (`ms`), watched by a single timer that is armed again only
  * while some are pending. They are kept in a doubly linked list, oldest first: adding and
  * removing touch two neighbours and allocate nothing but the entry. (A `Set` did the same job
- * and made every request about 125k instructions dearer under load, mostly in the garbage
+ * and made an item read about 135k instructions dearer under load, mostly in the garbage
  * collector: see README, Performance.)
  *
  * @example
