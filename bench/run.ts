@@ -218,6 +218,20 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** Whether `perf stat` can count instructions here (checked once, on this process). */
+const perfWorks = await (async () => {
+  try {
+    const out = await new Deno.Command("perf", {
+      args: ["stat", "-x", ",", "-e", "instructions", "true"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return out.success && /^\d+,/m.test(new TextDecoder().decode(out.stderr));
+  } catch {
+    return false;
+  }
+})();
+
 /**
  * Counts the instructions a process retires until `stop()` (Linux `perf stat`, all of its
  * threads). Instruction counts barely move with other load on a shared machine, unlike time, so
@@ -243,20 +257,6 @@ function countInstructions(pid: number): { stop(): Promise<number | undefined> }
     },
   };
 }
-
-/** Whether `perf stat` can count instructions here (checked once, on this process). */
-const perfWorks = await (async () => {
-  try {
-    const out = await new Deno.Command("perf", {
-      args: ["stat", "-x", ",", "-e", "instructions", "true"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    return out.success && /^\d+,/m.test(new TextDecoder().decode(out.stderr));
-  } catch {
-    return false;
-  }
-})();
 
 async function wrk(
   url: string,
@@ -318,6 +318,12 @@ async function wrk(
     requests: r.requests,
     errors: e.status + e.connect + e.read + e.write + e.timeout,
   };
+}
+
+/** One wrk run in a progress line. */
+function describeRun(m: Measurement): string {
+  return `${m.rps} rps, p99 ${m.p99_ms} ms, ${m.cpu_us_per_request} CPU µs/req, ` +
+    `${m.kinstr_per_request ?? "?"}k instr/req` + (m.errors ? `, ${m.errors} errors` : "");
 }
 
 function round(value: number, digits: number): number {
@@ -754,9 +760,7 @@ async function main(): Promise<void> {
           m.rss_mb = round(sampler.stop() / 1024, 1);
           entry.service.push(m);
           log(
-            `round ${pass + 1} ${c.name}: service ${m.rps} rps, p99 ${m.p99_ms} ms, ` +
-              `${m.cpu_us_per_request} CPU µs/req, ${m.kinstr_per_request ?? "?"}k instr/req` +
-              (m.errors ? `, ${m.errors} errors` : ""),
+            `round ${pass + 1} ${c.name}: service ${describeRun(m)}`,
           );
           return m;
         };
@@ -772,9 +776,7 @@ async function main(): Promise<void> {
           });
           entry.baseline.push(m);
           log(
-            `round ${pass + 1} ${c.name}: baseline ${m.rps} rps, p99 ${m.p99_ms} ms, ` +
-              `${m.cpu_us_per_request} CPU µs/req, ${m.kinstr_per_request ?? "?"}k instr/req` +
-              (m.errors ? `, ${m.errors} errors` : ""),
+            `round ${pass + 1} ${c.name}: baseline ${describeRun(m)}`,
           );
           return m;
         };
