@@ -17,6 +17,7 @@ import { getAppLogger } from "@/lib/logger.ts";
 import { createMetrics } from "@/lib/metrics.ts";
 import { serveMetrics } from "@/lib/metrics-server.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
+import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { PasswordHasher } from "@/lib/passwords.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
 import { VersionsCache } from "@/modules/versions/versions.cache.ts";
@@ -61,6 +62,7 @@ export async function startService(config: Config): Promise<RunningService> {
     versions,
     metrics,
     rateLimiter,
+    authenticators: [createSessionAuthenticator({ db, clock: systemClock })],
   };
   await ensureBootstrapAdmin(deps);
   // Off the event loop and not awaited: startup does not wait for it.

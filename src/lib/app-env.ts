@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "@/config.ts";
+import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Database } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
 import type { Lifecycle } from "@/lib/lifecycle.ts";
@@ -26,6 +27,11 @@ export interface AppDeps {
   readonly rateLimiter: RateLimiter;
   /** The in-memory versions table the `X-Version` gate reads. */
   readonly versions: VersionsCache;
+  /**
+   * The kinds of bearer credential this instance accepts, asked in order by `requireAuth()`;
+   * the first that accepts a token's shape decides.
+   */
+  readonly authenticators: readonly TokenAuthenticator[];
 }
 
 /** Role names, as seeded by the first migration. */
@@ -54,6 +60,9 @@ export interface AppEnv {
     requestId: string;
     clientIp: string;
     user?: AuthUser;
+    /** The caller and what its credential allows, set by `requireAuth()`. */
+    principal?: Principal;
+    /** Set for first-party session tokens only. */
     session?: AuthSession;
     apiVersion?: string;
     /** Rate limits this request was counted against, written as `RateLimit` headers. */

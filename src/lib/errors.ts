@@ -118,6 +118,21 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/**
+ * 403 for a valid credential without a scope the route needs: `WWW-Authenticate` names the
+ * scopes (RFC 6750 section 3.1).
+ */
+export class InsufficientScopeError extends AppError {
+  override name = "InsufficientScopeError";
+  constructor(required: readonly string[]) {
+    super(403, "insufficient_scope", `Requires the scope ${required.join(" ")}`, {
+      headers: {
+        "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${required.join(" ")}"`,
+      },
+    });
+  }
+}
+
 /** 404: the resource does not exist (or the caller may not know it does). */
 export class NotFoundError extends AppError {
   override name = "NotFoundError";

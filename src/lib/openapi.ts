@@ -6,6 +6,20 @@
  */
 import { z } from "@hono/zod-openapi";
 import { PROBLEM_CONTENT_TYPE, statusTitle } from "@/lib/errors.ts";
+import type { Scope } from "@/lib/scopes.ts";
+
+/** Name of the bearer security scheme in the OpenAPI document. */
+export const BEARER_SCHEME_NAME = "bearerAuth";
+
+/**
+ * The `security` of a route that needs these scopes: one requirement per scheme that can
+ * carry them (OpenAPI 3.1 allows scope names for any scheme type).
+ */
+export function securityRequirement(
+  scopes: readonly Scope[],
+): Array<Record<string, string[]>> {
+  return [{ [BEARER_SCHEME_NAME]: [...scopes] }];
+}
 
 /** RFC 9457 problem details, as every error response carries them. */
 export const ProblemSchema = z.object({

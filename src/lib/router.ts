@@ -8,6 +8,8 @@ import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler } from "@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { type FieldError, ValidationError } from "@/lib/errors.ts";
+import { securityRequirement } from "@/lib/openapi.ts";
+import { authRequirementOf } from "@/middleware/authenticate.ts";
 import { bodyGuard } from "@/middleware/body-guard.ts";
 
 /** A handler whose params, body and responses are typed by its route definition. */
@@ -55,21 +57,28 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 }
 
 /**
- * `createRoute` plus a body guard (413/415/400) after the route's own middleware (auth and
- * permissions), so checks run in the contract's order: 401, 403, then the body, then 422.
+ * `createRoute` plus two things every route needs:
+ * - a body guard (413/415/400) after the route's own middleware (auth and permissions), so
+ *   checks run in the contract's order: 401, 403, then the body, then 422;
+ * - the OpenAPI `security` of its `requireAuth({ scopes })`, unless the route sets its own
+ *   (`security: []` for a public route), so scopes are declared once.
  */
 export function defineRoute<const R extends RouteConfig>(
   config: R,
 ): R & { getRoutingPath(): string } {
+  const requirement = authRequirementOf(config.middleware);
+  const withSecurity = config.security === undefined && requirement
+    ? { ...config, security: securityRequirement(requirement.scopes) }
+    : config;
   const content = config.request?.body?.content;
-  if (!content) return createRoute(config);
+  if (!content) return createRoute(withSecurity);
   const own = config.middleware === undefined
     ? []
     : Array.isArray(config.middleware)
     ? config.middleware
     : [config.middleware];
   const guard = bodyGuard(Object.keys(content)) as MiddlewareHandler;
-  return createRoute({ ...config, middleware: [...own, guard] }) as R & {
+  return createRoute({ ...withSecurity, middleware: [...own, guard] }) as R & {
     getRoutingPath(): string;
   };
 }

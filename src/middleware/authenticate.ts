@@ -1,26 +1,23 @@
 /**
- * Bearer authentication: `Authorization: Bearer <access_token>` and nothing else (no query
- * string, no cookie, no other scheme). Every request looks the token's SHA-256 digest up, so
- * logout, deactivation and revocation act at once.
+ * Bearer authentication: `Authorization: Bearer <token>` and nothing else (no query string,
+ * no cookie, no other scheme). The token goes to the first of the app's authenticators whose
+ * shape it has (session token, provider JWT, API key); then the route's scopes and allowed
+ * methods are checked.
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
-import { UnauthorizedError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import type { AuthMethod, Principal } from "@/lib/authenticator.ts";
+import { ForbiddenError, InsufficientScopeError, UnauthorizedError } from "@/lib/errors.ts";
+import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
+import { missingScopes, type Scope, scopesOfRole } from "@/lib/scopes.ts";
 import { limitAuthenticatedRequest, markAuthenticating } from "@/middleware/rate-limit.ts";
-import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.repository.ts";
 
-/** Name of the bearer security scheme in the OpenAPI document. */
-export const BEARER_SCHEME_NAME = "bearerAuth";
+export { BEARER_SCHEME_NAME };
 
-/** `security` of a route that needs an access token. */
-export const bearerSecurity: Array<Record<string, string[]>> = [{ [BEARER_SCHEME_NAME]: [] }];
-
-/** `last_used_at` is written at most once per session per this interval. */
-export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+/** `security` of a route that needs an access token and no particular scope. */
+export const bearerSecurity: Array<Record<string, string[]>> = securityRequirement([]);
 
 /** Auth scheme names are case-insensitive (RFC 9110 section 11.1); one or more spaces follow. */
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -34,50 +31,85 @@ export function bearerToken(header: string | undefined): string | undefined {
   return BEARER.exec(header)?.[1];
 }
 
+/** Options of {@link requireAuth}. */
+export interface RequireAuthOptions {
+  /** Scopes the credential must hold (all of them); also the route's OpenAPI `security`. */
+  scopes?: readonly Scope[];
+  /** Only these kinds of credential may call the route (default: any). */
+  methods?: readonly AuthMethod[];
+}
+
+/** What a route's `requireAuth()` demands; `defineRoute` writes it into the document. */
+export interface AuthRequirement {
+  readonly scopes: readonly Scope[];
+  readonly methods: readonly AuthMethod[] | undefined;
+}
+
+/** The middleware `requireAuth()` returns: a handler that carries its requirement. */
+export type AuthMiddleware = MiddlewareHandler<AppEnv> & {
+  readonly authRequirement: AuthRequirement;
+};
+
+/** The scopes a principal holds: its credential's, never beyond its user's role. */
+export function effectiveScopes(principal: Principal): ReadonlySet<Scope> {
+  const ofRole = scopesOfRole(principal.user.role);
+  if (principal.scopes === undefined) return new Set(ofRole);
+  return new Set(principal.scopes.filter((scope) => ofRole.includes(scope)));
+}
+
 /**
- * Require a valid access token: sets `c.var.user` and `c.var.session`, or answers 401 with
- * `WWW-Authenticate: Bearer`. Expired tokens, revoked sessions and deactivated users fail.
+ * Require a valid bearer credential: sets `c.var.principal`, `c.var.user` and (for session
+ * tokens) `c.var.session`, or answers 401 with `WWW-Authenticate: Bearer`. Expired tokens,
+ * revoked sessions and deactivated users fail. A credential without the route's `scopes`
+ * gets 403 `insufficient_scope` (RFC 6750 section 3.1); one of a kind outside `methods`, 403.
  *
  * @example
- * ```ts
- * const getMe = defineRoute({ ..., middleware: [requireAuth()] as const, security: [{ bearerAuth: [] }] });
+ * ```ts ignore
+ * const createItem = defineRoute({
+ *   method: "post",
+ *   path: "/items",
+ *   middleware: [requireAuth({ scopes: ["items:write"] })] as const,
+ *   // ...request and responses
+ * });
  * ```
  */
-export function requireAuth(): MiddlewareHandler<AppEnv> {
-  const log = getAppLogger("auth");
-  // Marked so the global API limit leaves authenticated routes to the per-user count below.
-  return markAuthenticating(async function requireAuth(c, next) {
+export function requireAuth(options: RequireAuthOptions = {}): AuthMiddleware {
+  const scopes = options.scopes ?? [];
+  const methods = options.methods;
+  const middleware: MiddlewareHandler<AppEnv> = async function requireAuth(c, next) {
     const token = bearerToken(c.req.header("authorization"));
     if (token === undefined) throw new UnauthorizedError("Not authenticated");
-    const invalid = () =>
-      new UnauthorizedError("Invalid or expired access token", INVALID_TOKEN_CHALLENGE);
-    // A token of the wrong shape cannot exist: skip the database.
-    if (!TOKEN_PATTERN.test(token)) throw invalid();
-    const { db, clock } = c.get("deps");
-    const found = await findSessionByAccessHash(db, await hashToken(token));
-    const now = clock.now();
-    if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {
-      throw invalid();
+    const authenticator = c.var.deps.authenticators.find((candidate) => candidate.accepts(token));
+    // A token no authenticator accepts cannot exist: no lookup at all.
+    const principal = authenticator && await authenticator.authenticate(token, c);
+    if (!principal || !principal.user.activated) {
+      throw new UnauthorizedError("Invalid or expired access token", INVALID_TOKEN_CHALLENGE);
     }
-    c.set("user", found.user);
-    c.set("session", {
-      id: found.sessionId,
-      userId: found.user.id,
-      lastUsedAt: found.lastUsedAt,
-    });
-    await limitAuthenticatedRequest(c, found.user.id);
-    if (now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_WRITE_INTERVAL_MS) {
-      const staleBefore = new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS);
-      try {
-        await touchSession(db, found.sessionId, now, staleBefore);
-      } catch (error) {
-        // Bookkeeping only: the request itself is authenticated.
-        log.warning("Could not record session use: {error}", {
-          session_id: found.sessionId,
-          error,
-        });
-      }
+    c.set("principal", principal);
+    c.set("user", principal.user);
+    if (principal.session) c.set("session", principal.session);
+    await limitAuthenticatedRequest(c, principal.user.id);
+    if (methods !== undefined && !methods.includes(principal.method)) {
+      throw new ForbiddenError("This credential cannot be used here; use a session token");
+    }
+    if (scopes.length > 0 && missingScopes(scopes, effectiveScopes(principal)).length > 0) {
+      throw new InsufficientScopeError(scopes);
     }
     await next();
+  };
+  // Marked so the global API limit leaves authenticated routes to the per-user count above.
+  return Object.assign(markAuthenticating(middleware), {
+    authRequirement: { scopes, methods },
   });
+}
+
+/** The requirement of the first `requireAuth()` among a route's middleware, if any. */
+export function authRequirementOf(middleware: unknown): AuthRequirement | undefined {
+  const list = Array.isArray(middleware) ? middleware : [middleware];
+  for (const handler of list) {
+    if (typeof handler === "function" && "authRequirement" in handler) {
+      return (handler as AuthMiddleware).authRequirement;
+    }
+  }
+  return undefined;
 }

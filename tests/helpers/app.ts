@@ -11,6 +11,8 @@ import { type Clock, ManualClock } from "@/lib/clock.ts";
 import { Lifecycle } from "@/lib/lifecycle.ts";
 import { createMetrics } from "@/lib/metrics.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
+import type { TokenAuthenticator } from "@/lib/authenticator.ts";
+import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { type Argon2Params, PasswordHasher } from "@/lib/passwords.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
 import { VersionsCache } from "@/modules/versions/versions.cache.ts";
@@ -48,6 +50,8 @@ export interface TestAppOptions {
   /** SQLite on a file instead of in memory. */
   file?: boolean;
   clock?: Clock;
+  /** Authenticators asked before the session-token one (for tests of other credentials). */
+  authenticators?: readonly TokenAuthenticator[];
 }
 
 /** Build the config a test app runs with. */
@@ -88,6 +92,10 @@ export async function createTestApp(
     rateLimiter: await createRateLimiter(config, { clock, metrics }),
     // Loaded below; tests that need the periodic reload call `deps.versions.start()`.
     versions: new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock }),
+    authenticators: [
+      ...(options.authenticators ?? []),
+      createSessionAuthenticator({ db, clock }),
+    ],
   };
   await migrate(db);
   await deps.versions.refresh();

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
-import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireAuth } from "@/middleware/authenticate.ts";
 import {
   LoginFormSchema,
   LoginJsonSchema,
@@ -69,11 +69,10 @@ export const logout = defineRoute({
   tags: ["Auth"],
   summary: "Log out this session",
   description: "Its access and refresh tokens stop working at once.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ methods: ["session"] })] as const,
   responses: {
     204: { description: "Logged out" },
-    ...problemResponses(401),
+    ...problemResponses(401, 403),
   },
 });
 export type LogoutRoute = typeof logout;
@@ -85,7 +84,6 @@ export const me = defineRoute({
   summary: "The caller's account",
   description: "The account the access token belongs to, as `GET /users/{user_id}` shows it.",
   middleware: [requireAuth()] as const,
-  security: bearerSecurity,
   responses: {
     200: jsonContent(UserSchema, "The authenticated user"),
     ...problemResponses(401),
@@ -99,11 +97,10 @@ export const listSessions = defineRoute({
   tags: ["Auth"],
   summary: "The caller's sessions (devices)",
   description: "Newest first; never contains token material.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ methods: ["session"] })] as const,
   responses: {
     200: jsonContent(z.array(SessionSchema), "The caller's sessions"),
-    ...problemResponses(401),
+    ...problemResponses(401, 403),
   },
 });
 export type ListSessionsRoute = typeof listSessions;
@@ -114,12 +111,11 @@ export const revokeSession = defineRoute({
   tags: ["Auth"],
   summary: "Revoke one of the caller's sessions",
   description: "Another user's session is reported as not found.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ methods: ["session"] })] as const,
   request: { params: SessionIdParamsSchema },
   responses: {
     204: { description: "Revoked" },
-    ...problemResponses(401, 404, 422),
+    ...problemResponses(401, 403, 404, 422),
   },
 });
 export type RevokeSessionRoute = typeof revokeSession;
@@ -130,11 +126,10 @@ export const revokeOtherSessions = defineRoute({
   tags: ["Auth"],
   summary: "Log out every other device",
   description: "Revokes all of the caller's sessions except the current one.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ methods: ["session"] })] as const,
   responses: {
     204: { description: "Revoked" },
-    ...problemResponses(401),
+    ...problemResponses(401, 403),
   },
 });
 export type RevokeOtherSessionsRoute = typeof revokeOtherSessions;

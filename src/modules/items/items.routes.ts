@@ -1,6 +1,6 @@
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
-import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
 import { findItemOwnerId } from "@/modules/items/items.repository.ts";
 import {
@@ -28,14 +28,13 @@ export const createItem = defineRoute({
   tags: ["Items"],
   summary: "Create an item owned by the caller",
   description: "The name must be unique among the caller's items (409 otherwise).",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["items:write"] })] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateItemSchema } } },
   },
   responses: {
     201: jsonContent(ItemSchema, "The new item"),
-    ...problemResponses(400, 401, 409, 413, 415, 422, 426),
+    ...problemResponses(400, 401, 403, 409, 413, 415, 422, 426),
   },
 });
 export type CreateItemRoute = typeof createItem;
@@ -48,12 +47,11 @@ export const listItems = defineRoute({
   description:
     "Ordered by id unless `sort` says otherwise (ties broken by id), so pages neither overlap " +
     "nor skip. `total` counts every item matching the filters.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["items:read"] })] as const,
   request: { query: ListItemsQuerySchema },
   responses: {
     200: jsonContent(ItemPageSchema, "One page of items"),
-    ...problemResponses(401, 422, 426),
+    ...problemResponses(401, 403, 422, 426),
   },
 });
 export type ListItemsRoute = typeof listItems;
@@ -64,12 +62,11 @@ export const getItem = defineRoute({
   tags: ["Items"],
   summary: "Get an item",
   description: "Any user may read any item; 404 when none has this id.",
-  middleware: [requireAuth()] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["items:read"] })] as const,
   request: { params: ItemIdParamsSchema },
   responses: {
     200: jsonContent(ItemSchema, "The item"),
-    ...problemResponses(401, 404, 422, 426),
+    ...problemResponses(401, 403, 404, 422, 426),
   },
 });
 export type GetItemRoute = typeof getItem;
@@ -82,8 +79,7 @@ export const updateItem = defineRoute({
   description:
     "Absent fields stay as they are; `description: null` clears it. Keeping the item's own " +
     "name is not a conflict; taking the name of another of the owner's items is (409).",
-  middleware: [requireAuth(), ownerOrAdmin] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["items:write"] }), ownerOrAdmin] as const,
   request: {
     params: ItemIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateItemSchema } } },
@@ -101,8 +97,7 @@ export const deleteItem = defineRoute({
   tags: ["Items"],
   summary: "Delete an item (owner or admin)",
   description: "403 for anyone but its owner or an admin; 404 when none has this id.",
-  middleware: [requireAuth(), ownerOrAdmin] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["items:write"] }), ownerOrAdmin] as const,
   request: { params: ItemIdParamsSchema },
   responses: {
     204: { description: "Deleted" },

@@ -1,6 +1,6 @@
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
-import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireAuth } from "@/middleware/authenticate.ts";
 import { requireRole, requireSelfOrAdmin } from "@/middleware/permissions.ts";
 import {
   CreatedUserSchema,
@@ -20,8 +20,7 @@ export const createUser = defineRoute({
   description:
     "Without `password`, a random 20-character password is generated and returned once in the " +
     "response. 409 when the username is taken (case-insensitively); 422 for an unknown role.",
-  middleware: [requireAuth(), requireRole("admin")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["users:write"] }), requireRole("admin")] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateUserSchema } } },
   },
@@ -38,8 +37,7 @@ export const listUsers = defineRoute({
   tags: ["Users"],
   summary: "List users (admin)",
   description: "Filters combine with AND; ordered by id unless `sort` says otherwise.",
-  middleware: [requireAuth(), requireRole("admin")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["users:read"] }), requireRole("admin")] as const,
   request: { query: ListUsersQuerySchema },
   responses: {
     200: jsonContent(UserPageSchema, "A page of users"),
@@ -54,8 +52,7 @@ export const getUser = defineRoute({
   tags: ["Users"],
   summary: "Get a user (admin or self)",
   description: "Admins read any account; a user only their own (403 for any other id).",
-  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["users:read"] }), requireSelfOrAdmin("user_id")] as const,
   request: { params: UserIdParamsSchema },
   responses: {
     200: jsonContent(UserSchema, "The user"),
@@ -74,8 +71,7 @@ export const updateUser = defineRoute({
     "revokes every session) and may reset a user's password without the current one. An " +
     "admin account is changed only by its owner, and the last active admin cannot be demoted " +
     "or deactivated (409).",
-  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["users:write"] }), requireSelfOrAdmin("user_id")] as const,
   request: {
     params: UserIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateUserSchema } } },
@@ -94,8 +90,7 @@ export const deleteUser = defineRoute({
   summary: "Deactivate a user (admin or self)",
   description: "The account is deactivated, not erased (its items keep their owner), and every " +
     "session is revoked. The last active admin cannot be deactivated (409).",
-  middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["users:write"] }), requireSelfOrAdmin("user_id")] as const,
   request: { params: UserIdParamsSchema },
   responses: {
     204: { description: "Deactivated" },

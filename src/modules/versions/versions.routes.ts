@@ -1,6 +1,6 @@
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
-import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
+import { requireAuth } from "@/middleware/authenticate.ts";
 import { requireRole } from "@/middleware/permissions.ts";
 import {
   CreateVersionSchema,
@@ -32,8 +32,7 @@ export const createVersion = defineRoute({
   summary: "Register a client version (admin)",
   description:
     "Takes effect on this instance at once and on every other within VERSION_REFRESH_INTERVAL.",
-  middleware: [requireAuth(), requireRole("admin")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["versions:write"] }), requireRole("admin")] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateVersionSchema } } },
   },
@@ -54,8 +53,7 @@ export const updateVersion = defineRoute({
     "Deprecation header (dated now); `sunset_at` adds the Sunset header and retires the version " +
     "when that time comes. Takes effect on this instance at once and on every other within " +
     "VERSION_REFRESH_INTERVAL.",
-  middleware: [requireAuth(), requireRole("admin")] as const,
-  security: bearerSecurity,
+  middleware: [requireAuth({ scopes: ["versions:write"] }), requireRole("admin")] as const,
   request: {
     params: VersionParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateVersionSchema } } },

@@ -1,0 +1,58 @@
+/**
+ * First-party access tokens: 43 base64url characters, looked up by their SHA-256 digest on
+ * every request, so logout, deactivation and revocation act at once.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { Queryable } from "@/db/database.ts";
+import type { AppEnv } from "@/lib/app-env.ts";
+import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.repository.ts";
+
+/** `last_used_at` is written at most once per session per this interval. */
+export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+/** Options of {@link createSessionAuthenticator}. */
+export interface SessionAuthenticatorOptions {
+  db: Queryable;
+  clock: Clock;
+}
+
+/** The authenticator of first-party session tokens (`POST /auth/token`). */
+export function createSessionAuthenticator(
+  { db, clock }: SessionAuthenticatorOptions,
+): TokenAuthenticator {
+  const log = getAppLogger("auth");
+  return {
+    method: "session",
+    accepts: (token) => TOKEN_PATTERN.test(token),
+    async authenticate(token: string, _c: Context<AppEnv>): Promise<Principal | undefined> {
+      const found = await findSessionByAccessHash(db, await hashToken(token));
+      const now = clock.now();
+      if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {
+        return undefined;
+      }
+      if (now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_WRITE_INTERVAL_MS) {
+        const staleBefore = new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS);
+        try {
+          await touchSession(db, found.sessionId, now, staleBefore);
+        } catch (error) {
+          // Bookkeeping only: the request itself is authenticated.
+          log.warning("Could not record session use: {error}", {
+            session_id: found.sessionId,
+            error,
+          });
+        }
+      }
+      return {
+        user: found.user,
+        method: "session",
+        session: { id: found.sessionId, userId: found.user.id, lastUsedAt: found.lastUsedAt },
+      };
+    },
+  };
+}
