@@ -4,6 +4,7 @@ import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { invalidIdMessage } from "@/lib/ids.ts";
 import { createRouter, defineRoute } from "@/lib/router.ts";
 import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin, requireRole } from "@/middleware/permissions.ts";
@@ -126,7 +127,7 @@ for (const dialect of DIALECTS) {
         const body = await expectProblem(await patch("/__test/things/abc", other.token), 422);
         assertEquals(body.errors, [{
           path: "path.thing_id",
-          message: "Expected a positive integer",
+          message: invalidIdMessage(),
         }]);
         await expectProblem(await patch("/__test/things/0", owner.token), 422);
         await expectProblem(await patch("/__test/things/99999999999999999999", owner.token), 422);

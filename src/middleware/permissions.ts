@@ -8,19 +8,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser, RoleName } from "@/lib/app-env.ts";
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "@/lib/errors.ts";
+import { invalidIdMessage, parseId } from "@/lib/ids.ts";
 
 /** The caller set by `requireAuth()`; 401 when the route forgot to authenticate. */
 export function currentUser(c: Context<AppEnv>): AuthUser {
   const user = c.get("user");
   if (!user) throw new UnauthorizedError("Not authenticated");
   return user;
-}
-
-/** A path id: a positive decimal integer without sign or leading zeros, else undefined. */
-export function parseId(value: string | undefined): number | undefined {
-  if (value === undefined || !/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
-  const id = Number(value);
-  return Number.isSafeInteger(id) ? id : undefined;
 }
 
 /**
@@ -100,7 +94,7 @@ export function requireOwnerOrAdmin(options: OwnerOrAdminOptions): MiddlewareHan
     const name = options.param ?? Object.keys(params)[0] ?? "id";
     const id = parseId(params[name]);
     if (id === undefined) {
-      throw new ValidationError([{ path: `path.${name}`, message: "Expected a positive integer" }]);
+      throw new ValidationError([{ path: `path.${name}`, message: invalidIdMessage() }]);
     }
     const ownerId = await options.load(c, id);
     if (ownerId === undefined) {

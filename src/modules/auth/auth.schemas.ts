@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
 import { PASSWORD_MAX_LENGTH } from "@/lib/passwords.ts";
 
 /** Login passwords: any length the policy allows (older or bootstrap passwords may be short). */
@@ -64,8 +65,5 @@ export const SessionSchema = z.object({
 }).openapi("Session");
 
 export const SessionIdParamsSchema = z.object({
-  session_id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({
-    param: { name: "session_id", in: "path" },
-    example: 12,
-  }),
+  session_id: idParam("session_id", { in: "path", max: BIG_SERIAL_MAX }),
 });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { idParam } from "@/lib/ids.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
 import type { ItemRecord } from "@/modules/items/items.repository.ts";
 
@@ -38,12 +39,6 @@ const ItemDescription = text(0, DESCRIPTION_MAX_LENGTH).nullable().openapi({
   description: `Up to ${DESCRIPTION_MAX_LENGTH} characters; null for none`,
 });
 
-/** An id in a path or a filter: a positive decimal integer (no sign, exponent or hex). */
-const Id = z.string()
-  .regex(/^[1-9][0-9]{0,9}$/, "Expected a positive integer")
-  .transform(Number)
-  .refine((id) => id <= 4_294_967_295, "Expected a positive integer");
-
 export const ItemSchema = z.object({
   id: z.number().int().openapi({ example: 1 }),
   name: z.string().openapi({ example: "Blue notebook" }),
@@ -67,7 +62,7 @@ export const UpdateItemSchema = z.strictObject({
 }).openapi("UpdateItem");
 
 export const ItemIdParamsSchema = z.object({
-  item_id: Id.openapi({ param: { name: "item_id", in: "path" }, example: "1" }),
+  item_id: idParam("item_id", { in: "path" }),
 });
 
 export const ListItemsQuerySchema = PageQuerySchema.extend({
@@ -81,11 +76,8 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
     description: "Case-insensitive substring of the description; %, _ and \\ match themselves",
     example: "dotted",
   }),
-  user_id: Id.optional().openapi({
-    param: { name: "user_id", in: "query" },
-    description: "Only this owner's items",
-    example: "2",
-  }),
+  user_id: idParam("user_id", { in: "query", description: "Only this owner's items" })
+    .optional(),
   sort: sortParam(["id", "name", "created_at", "updated_at"]),
 });
 

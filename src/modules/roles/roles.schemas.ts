@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { idParam } from "@/lib/ids.ts";
 
 export const RoleSchema = z.object({
   id: z.number().int().openapi({ example: 2 }),
@@ -6,8 +7,5 @@ export const RoleSchema = z.object({
 }).openapi("Role");
 
 export const RoleIdParamsSchema = z.object({
-  role_id: z.coerce.number().int().positive().max(4_294_967_295).openapi({
-    param: { name: "role_id", in: "path" },
-    example: 2,
-  }),
+  role_id: idParam("role_id", { in: "path" }),
 });

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { idParam, SERIAL_MAX } from "@/lib/ids.ts";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
 import type { UserRecord } from "@/modules/users/users.repository.ts";
@@ -14,16 +15,13 @@ export const UsernameSchema = z.string().regex(USERNAME_PATTERN, {
 export const NewPasswordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH)
   .openapi({ example: "correct horse battery staple" });
 
-export const RoleIdSchema = z.number().int().positive().max(4_294_967_295).openapi({
+export const RoleIdSchema = z.number().int().positive().max(SERIAL_MAX).openapi({
   example: 2,
   description: "1 = admin, 2 = user (see GET /roles)",
 });
 
 export const UserIdParamsSchema = z.object({
-  user_id: z.coerce.number().int().positive().max(4_294_967_295).openapi({
-    param: { name: "user_id", in: "path" },
-    example: 1,
-  }),
+  user_id: idParam("user_id", { in: "path" }),
 });
 
 export const UserSchema = z.object({
@@ -74,10 +72,8 @@ export const ListUsersQuerySchema = PageQuerySchema.extend({
     param: { name: "activated", in: "query" },
     example: "true",
   }),
-  role_id: z.coerce.number().int().positive().max(4_294_967_295).optional().openapi({
-    param: { name: "role_id", in: "query" },
-    example: 2,
-  }),
+  role_id: idParam("role_id", { in: "query", description: "Only users with this role" })
+    .optional(),
   sort: sortParam(["id", "username", "created_at"]),
 });
 

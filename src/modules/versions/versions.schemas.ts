@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { idParam } from "@/lib/ids.ts";
 import type { VersionRecord } from "@/modules/versions/versions.repository.ts";
 
 /** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
@@ -51,9 +52,7 @@ export const UpdateVersionSchema = z.strictObject({
 }).openapi("UpdateVersion");
 
 export const VersionParamsSchema = z.object({
-  version_id: z.string().regex(/^[1-9][0-9]{0,9}$/, "Expected a positive integer")
-    .transform(Number)
-    .openapi({ param: { name: "version_id", in: "path" }, example: "9" }),
+  version_id: idParam("version_id", { in: "path" }),
 });
 
 /** The API form of a stored version. */
