@@ -5,22 +5,12 @@
  *
  * @module
  */
-import denoJson from "../deno.json" with { type: "json" };
 import { createApp } from "@/app.ts";
 import type { Config } from "@/config.ts";
 import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
-import { migrate } from "@/db/migrate.ts";
-import { openDatabase } from "@/db/open.ts";
-import { systemClock } from "@/lib/clock.ts";
-import { Lifecycle } from "@/lib/lifecycle.ts";
+import { createDeps } from "@/deps.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { createMetrics } from "@/lib/metrics.ts";
 import { serveMetrics } from "@/lib/metrics-server.ts";
-import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
-import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
-import { PasswordHasher } from "@/lib/passwords.ts";
-import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
-import { VersionsCache } from "@/modules/versions/versions.cache.ts";
 
 /** A started service. */
 export interface RunningService {
@@ -39,43 +29,17 @@ export async function startService(config: Config): Promise<RunningService> {
   const log = getAppLogger();
   for (const warning of config.warnings) log.warning(warning);
 
-  const db = await openDatabase(config.database);
-  const { applied } = await migrate(db);
-  if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
-
-  const passwords = new PasswordHasher(config.auth.secretKey);
-  const lifecycle = new Lifecycle();
-  const versions = new VersionsCache(db, {
-    refreshMs: config.versionRefreshMs,
-    clock: systemClock,
-  });
-  await versions.start();
-  const metrics = createMetrics({ version: denoJson.version, poolStats: () => db.stats() });
-  const rateLimiter = await createRateLimiter(config, { clock: systemClock, metrics });
-  await rateLimiter.ready();
-  const deps = {
-    config,
-    db,
-    clock: systemClock,
-    passwords,
-    lifecycle,
-    versions,
-    metrics,
-    rateLimiter,
-    authenticators: [createSessionAuthenticator({ db, clock: systemClock })],
-  };
-  await ensureBootstrapAdmin(deps);
+  const deps = await createDeps(config);
+  const { db, lifecycle, metrics } = deps;
   // Off the event loop and not awaited: startup does not wait for it.
-  void passwords.warmUp();
+  void deps.passwords.warmUp();
   const app = createApp(deps);
 
   let tokenPurge: ScheduledTokenPurge;
   try {
-    tokenPurge = scheduleTokenPurge({ db, clock: systemClock, metrics }, config.tokenPurgeCron);
+    tokenPurge = scheduleTokenPurge({ db, clock: deps.clock, metrics }, config.tokenPurgeCron);
   } catch (error) {
-    await versions.stop();
-    await rateLimiter.close();
-    await db.close();
+    await deps.close();
     throw error;
   }
   const stopEventLoopMonitor = metrics.startEventLoopMonitor();
@@ -129,9 +93,7 @@ export async function startService(config: Config): Promise<RunningService> {
       await tokenPurge.stop();
       await metricsServer?.shutdown();
       stopEventLoopMonitor();
-      await versions.stop();
-      await rateLimiter.close();
-      await db.close();
+      await deps.close();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
       log.info("Stopped");
       markStopped();

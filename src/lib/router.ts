@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { createRoute, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import {
+  createRoute,
+  OpenAPIHono,
+  type RouteConfig,
+  type RouteConfigToEnv,
+  type RouteHandler,
+} from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { type FieldError, ValidationError } from "@/lib/errors.ts";
@@ -12,8 +18,15 @@ import { securityRequirement } from "@/lib/openapi.ts";
 import { authRequirementOf } from "@/middleware/authenticate.ts";
 import { bodyGuard } from "@/middleware/body-guard.ts";
 
-/** A handler whose params, body and responses are typed by its route definition. */
-export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+/**
+ * A handler whose params, body, responses and variables are typed by its route definition:
+ * the variables its route's middleware set (such as `c.var.user` after `requireAuth()`) are
+ * there without a run-time check.
+ */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<
+  R,
+  AppEnv & RouteConfigToEnv<R>
+>;
 
 const LOCATIONS: Record<string, string> = {
   json: "body",

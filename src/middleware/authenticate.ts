@@ -7,7 +7,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
+import type { AppEnv, AuthSession, AuthUser } from "@/lib/app-env.ts";
 import type { AuthMethod, Principal } from "@/lib/authenticator.ts";
 import { ForbiddenError, InsufficientScopeError, UnauthorizedError } from "@/lib/errors.ts";
 import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
@@ -32,11 +32,11 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** Options of {@link requireAuth}. */
-export interface RequireAuthOptions {
+export interface RequireAuthOptions<M extends readonly AuthMethod[] = readonly AuthMethod[]> {
   /** Scopes the credential must hold (all of them); also the route's OpenAPI `security`. */
   scopes?: readonly Scope[];
   /** Only these kinds of credential may call the route (default: any). */
-  methods?: readonly AuthMethod[];
+  methods?: M;
 }
 
 /** What a route's `requireAuth()` demands; `defineRoute` writes it into the document. */
@@ -45,10 +45,23 @@ export interface AuthRequirement {
   readonly methods: readonly AuthMethod[] | undefined;
 }
 
+/** The variables `requireAuth()` sets for the handlers after it. */
+export interface AuthVariables {
+  user: AuthUser;
+  principal: Principal;
+}
+
+/** On routes only session tokens may call, the session is known too. */
+export interface SessionVariables extends AuthVariables {
+  session: AuthSession;
+}
+
+type VariablesFor<M> = M extends readonly ["session"] ? SessionVariables : AuthVariables;
+
 /** The middleware `requireAuth()` returns: a handler that carries its requirement. */
-export type AuthMiddleware = MiddlewareHandler<AppEnv> & {
-  readonly authRequirement: AuthRequirement;
-};
+export type AuthMiddleware<V extends AuthVariables = AuthVariables> =
+  & MiddlewareHandler<AppEnv & { Variables: V }>
+  & { readonly authRequirement: AuthRequirement };
 
 /** The scopes a principal holds: its credential's, never beyond its user's role. */
 export function effectiveScopes(principal: Principal): ReadonlySet<Scope> {
@@ -73,7 +86,9 @@ export function effectiveScopes(principal: Principal): ReadonlySet<Scope> {
  * });
  * ```
  */
-export function requireAuth(options: RequireAuthOptions = {}): AuthMiddleware {
+export function requireAuth<const M extends readonly AuthMethod[] = readonly AuthMethod[]>(
+  options: RequireAuthOptions<M> = {},
+): AuthMiddleware<VariablesFor<M>> {
   const scopes = options.scopes ?? [];
   const methods = options.methods;
   const middleware: MiddlewareHandler<AppEnv> = async function requireAuth(c, next) {
@@ -100,7 +115,7 @@ export function requireAuth(options: RequireAuthOptions = {}): AuthMiddleware {
   // Marked so the global API limit leaves authenticated routes to the per-user count above.
   return Object.assign(markAuthenticating(middleware), {
     authRequirement: { scopes, methods },
-  });
+  }) as unknown as AuthMiddleware<VariablesFor<M>>;
 }
 
 /** The requirement of the first `requireAuth()` among a route's middleware, if any. */

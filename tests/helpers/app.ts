@@ -5,17 +5,12 @@
  */
 import { createApp } from "@/app.ts";
 import { type Config, parseConfig } from "@/config.ts";
-import { migrate } from "@/db/migrate.ts";
+import { createDeps } from "@/deps.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
-import { type Clock, ManualClock } from "@/lib/clock.ts";
-import { Lifecycle } from "@/lib/lifecycle.ts";
-import { createMetrics } from "@/lib/metrics.ts";
-import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import type { TokenAuthenticator } from "@/lib/authenticator.ts";
-import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
+import { type Clock, ManualClock } from "@/lib/clock.ts";
+import { createMetrics } from "@/lib/metrics.ts";
 import { type Argon2Params, PasswordHasher } from "@/lib/passwords.ts";
-import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
-import { VersionsCache } from "@/modules/versions/versions.cache.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 
 /** Cheap Argon2id parameters so tests stay fast; production uses the defaults. */
@@ -81,26 +76,15 @@ export async function createTestApp(
   const db = shared ? database.open() : database.db;
   const config = testConfig(database.url, options.env);
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(new Date());
-  const metrics = createMetrics({ version: "test", poolStats: () => db.stats() });
-  const deps: AppDeps = {
-    config,
+  const deps = await createDeps(config, {
     db,
     clock,
     passwords: new PasswordHasher(config.auth.secretKey, TEST_ARGON2),
-    lifecycle: new Lifecycle(),
-    metrics,
-    rateLimiter: await createRateLimiter(config, { clock, metrics }),
-    // Loaded below; tests that need the periodic reload call `deps.versions.start()`.
-    versions: new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock }),
-    authenticators: [
-      ...(options.authenticators ?? []),
-      createSessionAuthenticator({ db, clock }),
-    ],
-  };
-  await migrate(db);
-  await deps.versions.refresh();
-  await deps.rateLimiter.ready();
-  await ensureBootstrapAdmin(deps);
+    metrics: createMetrics({ version: "test", poolStats: () => db.stats() }),
+    authenticators: options.authenticators ?? [],
+    // Tests that need the periodic reload call `deps.versions.start()`.
+    refreshVersions: false,
+  });
   const app = createApp(deps);
   return {
     app,
@@ -115,8 +99,7 @@ export async function createTestApp(
         body: json === undefined ? body : JSON.stringify(json),
       })),
     close: async () => {
-      await deps.versions.stop();
-      await deps.rateLimiter.close();
+      await deps.close();
       if (shared) await db.close();
       else await database.drop();
     },

@@ -1,8 +1,5 @@
-import type { Context } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
 import { NotFoundError, UnauthorizedError, ValidationError } from "@/lib/errors.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { currentUser } from "@/middleware/permissions.ts";
 import { throttleLogin } from "@/middleware/rate-limit.ts";
 import { checkCredentials, openSession, refreshSession } from "@/modules/auth/auth.service.ts";
 import type {
@@ -27,12 +24,6 @@ const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json\b/i;
 
 /** The detail of every failed login (the reference app's wording). */
 export const INVALID_CREDENTIALS = "Invalid credentials";
-
-function currentSessionId(c: Context<AppEnv>): number {
-  const session = c.var.session;
-  if (!session) throw new UnauthorizedError("Not authenticated");
-  return session.id;
-}
 
 export const login: AppRouteHandler<LoginRoute> = async (c) => {
   const type = c.req.header("content-type") ?? "";
@@ -80,14 +71,14 @@ export const refresh: AppRouteHandler<RefreshRoute> = async (c) => {
 };
 
 export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
-  if (await deleteSession(c.var.deps.db, currentSessionId(c))) {
+  if (await deleteSession(c.var.deps.db, c.var.session.id)) {
     c.var.deps.metrics.authSessionsRevoked.inc({ reason: "logout" });
   }
   return c.body(null, 204);
 };
 
 export const me: AppRouteHandler<MeRoute> = async (c) => {
-  const user = await findUserById(c.var.deps.db, currentUser(c).id);
+  const user = await findUserById(c.var.deps.db, c.var.user.id);
   // Deleted between the token check and now.
   if (!user) throw new UnauthorizedError("Invalid or expired access token");
   return c.json(toUserBody(user), 200);
@@ -95,8 +86,8 @@ export const me: AppRouteHandler<MeRoute> = async (c) => {
 
 export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {
   const { db, clock } = c.var.deps;
-  const current = currentSessionId(c);
-  const sessions = await listUserSessions(db, currentUser(c).id, clock.now());
+  const current = c.var.session.id;
+  const sessions = await listUserSessions(db, c.var.user.id, clock.now());
   return c.json(
     sessions.map((s) => ({
       id: s.id,
@@ -113,7 +104,7 @@ export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {
 
 export const revokeSession: AppRouteHandler<RevokeSessionRoute> = async (c) => {
   const { session_id } = c.req.valid("param");
-  const deleted = await deleteSession(c.var.deps.db, session_id, currentUser(c).id);
+  const deleted = await deleteSession(c.var.deps.db, session_id, c.var.user.id);
   if (!deleted) throw new NotFoundError("Session not found");
   c.var.deps.metrics.authSessionsRevoked.inc({ reason: "revoked" });
   return c.body(null, 204);
@@ -121,7 +112,7 @@ export const revokeSession: AppRouteHandler<RevokeSessionRoute> = async (c) => {
 
 export const revokeOtherSessions: AppRouteHandler<RevokeOtherSessionsRoute> = async (c) => {
   const { db, metrics } = c.var.deps;
-  const revoked = await deleteUserSessions(db, currentUser(c).id, currentSessionId(c));
+  const revoked = await deleteUserSessions(db, c.var.user.id, c.var.session.id);
   if (revoked > 0) metrics.authSessionsRevoked.inc({ reason: "logout_others" }, revoked);
   return c.body(null, 204);
 };

@@ -1,6 +1,5 @@
 import { NotFoundError } from "@/lib/errors.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { currentUser } from "@/middleware/permissions.ts";
 import * as repository from "@/modules/items/items.repository.ts";
 import {
   type CreateItemRoute,
@@ -16,7 +15,7 @@ export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, clock } = c.get("deps");
   const item = await repository.insertItem(db, {
-    userId: currentUser(c).id,
+    userId: c.var.user.id,
     name: body.name,
     description: body.description ?? null,
     now: clock.now(),

@@ -1,6 +1,5 @@
 import type { AppRouteHandler } from "@/lib/router.ts";
 import { NotFoundError } from "@/lib/errors.ts";
-import { currentUser } from "@/middleware/permissions.ts";
 import { findUserById, listUsers as findUsers } from "@/modules/users/users.repository.ts";
 import type {
   CreateUserRoute,
@@ -51,7 +50,7 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
   const user = await service.changeUser(
     c.var.deps,
-    currentUser(c),
+    c.var.user,
     c.var.session?.id,
     user_id,
     c.req.valid("json"),
@@ -61,6 +60,6 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
 
 export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
-  await service.deactivateUser(c.var.deps, currentUser(c), user_id);
+  await service.deactivateUser(c.var.deps, c.var.user, user_id);
   return c.body(null, 204);
 };

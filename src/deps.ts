@@ -1,0 +1,122 @@
+/**
+ * `createDeps(config, overrides)`: builds the {@link AppDeps} the app runs on, once, for the
+ * service, the CLI and the tests alike. Each step that opens something registers how to close
+ * it; a failing step closes what the earlier ones opened (in reverse order) before the error
+ * goes on, and `close()` does the same on shutdown.
+ *
+ * @example
+ * ```ts ignore
+ * const deps = await createDeps(parseConfig(Deno.env.toObject()));
+ * try {
+ *   const app = createApp(deps);
+ *   // serve app.fetch ...
+ * } finally {
+ *   await deps.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+import type { Config } from "@/config.ts";
+import type { Database } from "@/db/database.ts";
+import { migrate } from "@/db/migrate.ts";
+import { openDatabase } from "@/db/open.ts";
+import type { AppDeps } from "@/lib/app-env.ts";
+import type { TokenAuthenticator } from "@/lib/authenticator.ts";
+import { type Clock, systemClock } from "@/lib/clock.ts";
+import { Lifecycle } from "@/lib/lifecycle.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { createMetrics, type Metrics } from "@/lib/metrics.ts";
+import { PasswordHasher } from "@/lib/passwords.ts";
+import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
+import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
+import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+import { VersionsCache } from "@/modules/versions/versions.cache.ts";
+
+/** What a caller may supply instead of what {@link createDeps} would build. */
+export interface DepsOverrides {
+  /** A database the caller opened (and closes): `close()` leaves it open. */
+  db?: Database;
+  clock?: Clock;
+  passwords?: PasswordHasher;
+  metrics?: Metrics;
+  /** Asked before the built-in ones (for credentials a test or an extension adds). */
+  authenticators?: readonly TokenAuthenticator[];
+  /** Apply pending migrations first (default true). */
+  migrate?: boolean;
+  /** Reload the versions table periodically (default true; tests reload by hand). */
+  refreshVersions?: boolean;
+  /** Create the bootstrap admin when none exists (default true). */
+  bootstrapAdmin?: boolean;
+}
+
+/** The dependencies of a running app, and the one way to release them. */
+export interface OwnedDeps extends AppDeps {
+  /** Close everything opened here, newest first; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** Build the app's dependencies; on any failure, what was opened is closed again. */
+export async function createDeps(
+  config: Config,
+  overrides: DepsOverrides = {},
+): Promise<OwnedDeps> {
+  const log = getAppLogger();
+  const closers: Array<[string, () => Promise<void>]> = [];
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      for (const [name, closeOne] of closers.reverse()) {
+        try {
+          await closeOne();
+        } catch (error) {
+          log.warning("Could not close {name}: {error}", { name, error });
+        }
+      }
+    })();
+
+  try {
+    const clock = overrides.clock ?? systemClock;
+    let db = overrides.db;
+    if (!db) {
+      const opened = await openDatabase(config.database);
+      closers.push(["database", () => opened.close()]);
+      db = opened;
+    }
+    if (overrides.migrate ?? true) {
+      const { applied } = await migrate(db);
+      if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
+    }
+    const passwords = overrides.passwords ?? new PasswordHasher(config.auth.secretKey);
+    const versions = new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock });
+    closers.push(["versions cache", () => versions.stop()]);
+    if (overrides.refreshVersions ?? true) await versions.start();
+    else await versions.refresh();
+    const poolOf = db;
+    const metrics = overrides.metrics ??
+      createMetrics({ version: denoJson.version, poolStats: () => poolOf.stats() });
+    const rateLimiter = await createRateLimiter(config, { clock, metrics });
+    closers.push(["rate limiter", () => rateLimiter.close()]);
+    await rateLimiter.ready();
+    const deps: AppDeps = {
+      config,
+      db,
+      clock,
+      passwords,
+      lifecycle: new Lifecycle(),
+      metrics,
+      rateLimiter,
+      versions,
+      authenticators: [
+        ...(overrides.authenticators ?? []),
+        createSessionAuthenticator({ db, clock }),
+      ],
+    };
+    if (overrides.bootstrapAdmin ?? true) await ensureBootstrapAdmin(deps);
+    return { ...deps, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
