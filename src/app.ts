@@ -123,6 +123,8 @@ export function createApp(deps: AppDeps) {
   // Before the versioned routers: 426 comes before authentication (401).
   app.use(versionGate({
     paths: VERSIONED_PATH_PREFIXES,
+    versions: deps.versions,
+    clock: deps.clock,
     onReject: () => deps.metrics.versionGateRejections.inc(),
   }));
   app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {

@@ -24,6 +24,7 @@ import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
 import type { TokenAuthenticator } from "@/lib/authenticator.ts";
+import { VersionsCache } from "@/lib/client-versions.ts";
 import { type Clock, systemClock } from "@/lib/clock.ts";
 import { Lifecycle } from "@/lib/lifecycle.ts";
 import { getAppLogger } from "@/lib/logger.ts";
@@ -32,7 +33,7 @@ import { PasswordHasher } from "@/lib/passwords.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
-import { VersionsCache } from "@/modules/versions/versions.cache.ts";
+import { loadVersions } from "@/modules/versions/versions.service.ts";
 
 /** What a caller may supply instead of what {@link createDeps} would build. */
 export interface DepsOverrides {
@@ -89,7 +90,12 @@ export async function createDeps(
       if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
     }
     const passwords = overrides.passwords ?? new PasswordHasher(config.auth.secretKey);
-    const versions = new VersionsCache(db, { refreshMs: config.versionRefreshMs, clock });
+    const source = db;
+    const versions = new VersionsCache({
+      load: () => loadVersions(source),
+      refreshMs: config.versionRefreshMs,
+      clock,
+    });
     closers.push(["versions cache", () => versions.stop()]);
     if (overrides.refreshVersions ?? true) await versions.start();
     else await versions.refresh();

@@ -15,7 +15,7 @@ import {
 } from "@/middleware/docs-auth.ts";
 import { DocsAssetMissingError, DocsAssets, readDocsAsset } from "@/modules/docs/docs.assets.ts";
 import { SCALAR_CONFIGURATION } from "@/modules/docs/docs.pages.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import {
   findUserWithHashByUsername,
   insertUser,

@@ -1,10 +1,10 @@
 import type { Database, Queryable } from "@/db/database.ts";
-import type { AppEnv } from "@/lib/app-env.ts";
 import { ManualClock } from "@/lib/clock.ts";
 import { createRouter } from "@/lib/router.ts";
 import { VERSION_NOT_SUPPORTED, versionGate } from "@/middleware/version-gate.ts";
 import { VERSIONED_PATH_PREFIXES } from "@/app.ts";
-import { VersionsCache } from "@/modules/versions/versions.cache.ts";
+import { VersionsCache } from "@/lib/client-versions.ts";
+import { loadVersions } from "@/modules/versions/versions.service.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
@@ -333,15 +333,20 @@ Deno.test("versionGate() calls onReject once per refused request, and only then"
     const { migrate } = await import("@/db/migrate.ts");
     await migrate(db.db);
     const clock = new ManualClock();
-    const versions = new VersionsCache(db.db, { refreshMs: 60_000, clock });
+    const versions = new VersionsCache({
+      load: () => loadVersions(db.db),
+      refreshMs: 60_000,
+      clock,
+    });
     await versions.refresh();
     const rejected: string[] = [];
     const app = createRouter();
-    app.use(async (c, next) => {
-      c.set("deps", { versions, clock } as unknown as AppEnv["Variables"]["deps"]);
-      await next();
-    });
-    app.use(versionGate({ paths: ["/api"], onReject: (version) => rejected.push(version) }));
+    app.use(versionGate({
+      paths: ["/api"],
+      versions,
+      clock,
+      onReject: (version) => rejected.push(version),
+    }));
     app.get("/api/x", (c) => c.text("ok"));
     app.get("/other", (c) => c.text("ok"));
     app.onError((error, c) => c.text(error.message, 426));

@@ -3,22 +3,23 @@ import { migrate } from "@/db/migrate.ts";
 import { ManualClock } from "@/lib/clock.ts";
 import {
   buildSnapshot,
+  type ClientVersion,
   compareVersions,
   VersionsCache,
-} from "@/modules/versions/versions.cache.ts";
-import type { VersionRecord } from "@/modules/versions/versions.repository.ts";
+} from "@/lib/client-versions.ts";
+import { loadVersions } from "@/modules/versions/versions.service.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import { captureLogs } from "./helpers/logs.ts";
 
-function record(version: string, overrides: Partial<VersionRecord> = {}): VersionRecord {
+function record(version: string, overrides: Partial<ClientVersion> = {}): ClientVersion {
   return {
     id: Math.floor(Math.random() * 1e9),
     version,
     supported: true,
     deprecated: false,
-    deprecatedAt: null,
-    sunsetAt: null,
+    deprecated_at: null,
+    sunset_at: null,
     ...overrides,
   };
 }
@@ -36,12 +37,12 @@ Deno.test("buildSnapshot() computes each version's policy once", () => {
     record("0.9", { supported: false }),
     record("1.0", {
       deprecated: true,
-      deprecatedAt: "2026-01-15T12:00:00.500Z",
-      sunsetAt: "2026-07-01T00:00:00.000Z",
+      deprecated_at: "2026-01-15T12:00:00.500Z",
+      sunset_at: "2026-07-01T00:00:00.000Z",
     }),
     record("1.1"),
-    record("1.2", { sunsetAt: "2026-02-01T00:00:00.000Z" }),
-    record("2.0", { deprecated: true, deprecatedAt: null }),
+    record("1.2", { sunset_at: "2026-02-01T00:00:00.000Z" }),
+    record("2.0", { deprecated: true, deprecated_at: null }),
   ], now);
   const v10 = snapshot.policies.get("1.0")!;
   assertEquals(v10.deprecation, `@${Date.parse("2026-01-15T12:00:00Z") / 1000}`);
@@ -67,7 +68,11 @@ for (const dialect of DIALECTS) {
         },
         execute: t.db.execute.bind(t.db),
       } as Database;
-      const cache = new VersionsCache(counting, { refreshMs: 60_000, clock: new ManualClock() });
+      const cache = new VersionsCache({
+        load: () => loadVersions(counting),
+        refreshMs: 60_000,
+        clock: new ManualClock(),
+      });
       assertEquals(cache.snapshot, undefined);
       const [a, b, c] = await Promise.all([cache.load(), cache.load(), cache.load()]);
       assertEquals(queries, 1);
@@ -96,7 +101,11 @@ for (const dialect of DIALECTS) {
         },
         execute: t.db.execute.bind(t.db),
       } as Database;
-      const cache = new VersionsCache(slow, { refreshMs: 60_000, clock: new ManualClock() });
+      const cache = new VersionsCache({
+        load: () => loadVersions(slow),
+        refreshMs: 60_000,
+        clock: new ManualClock(),
+      });
       await cache.refresh();
       held = new Promise<void>((resolve) => (release = resolve));
       const stale = cache.refresh(); // reads the table as it is now: 1.0 supported
@@ -126,7 +135,11 @@ for (const dialect of DIALECTS) {
         },
         execute: t.db.execute.bind(t.db),
       } as Database;
-      const cache = new VersionsCache(flaky, { refreshMs: 10, clock: new ManualClock() });
+      const cache = new VersionsCache({
+        load: () => loadVersions(flaky),
+        refreshMs: 10,
+        clock: new ManualClock(),
+      });
       try {
         await migrate(t.db);
         await cache.start();

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "@/config.ts";
+import type { RoleName } from "@/lib/roles.ts";
 import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Database } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
@@ -12,7 +13,7 @@ import type { Lifecycle } from "@/lib/lifecycle.ts";
 import type { Metrics } from "@/lib/metrics.ts";
 import type { PasswordHasher } from "@/lib/passwords.ts";
 import type { RateLimiter, RateLimitStatus } from "@/lib/rate-limit/limiter.ts";
-import type { VersionsCache } from "@/modules/versions/versions.cache.ts";
+import type { VersionsCache } from "@/lib/client-versions.ts";
 
 /** Everything the app needs from outside; tests build one over any database. */
 export interface AppDeps {
@@ -34,8 +35,7 @@ export interface AppDeps {
   readonly authenticators: readonly TokenAuthenticator[];
 }
 
-/** Role names, as seeded by the first migration. */
-export type RoleName = "admin" | "user";
+export type { RoleName };
 
 /** The authenticated caller, set by the bearer-auth middleware. */
 export interface AuthUser {

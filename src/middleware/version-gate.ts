@@ -8,7 +8,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { AppError } from "@/lib/errors.ts";
-import { isUsable, type VersionsSnapshot } from "@/modules/versions/versions.cache.ts";
+import { isUsable, type VersionsSnapshot } from "@/lib/client-versions.ts";
+import type { Clock } from "@/lib/clock.ts";
 
 /** The request header a client names its version in. */
 export const VERSION_HEADER = "X-Version";
@@ -37,6 +38,12 @@ export interface VersionGateOptions {
    * `/`) is never gated.
    */
   paths: readonly string[];
+  /** Where the policies come from: the in-memory versions table. */
+  versions: {
+    readonly snapshot: VersionsSnapshot | undefined;
+    load(): Promise<VersionsSnapshot>;
+  };
+  clock: Clock;
   /** Called once per refused request, before the 426 is thrown (e.g. to count it). */
   onReject?: (version: string) => void;
 }
@@ -52,20 +59,23 @@ function under(path: string, prefix: string): boolean {
  * as none. Sets `c.var.apiVersion` for the access log.
  *
  * @example
- * ```ts
- * app.use(versionGate({ paths: ["/auth", "/users", "/items", "/roles"] }));
+ * ```ts ignore
+ * app.use(versionGate({
+ *   paths: ["/auth", "/users", "/items", "/roles"],
+ *   versions: deps.versions,
+ *   clock: deps.clock,
+ * }));
  * ```
  */
 export function versionGate(options: VersionGateOptions): MiddlewareHandler<AppEnv> {
   const prefixes = [...options.paths];
-  const onReject = options.onReject;
+  const { versions, clock, onReject } = options;
   return async function versionGate(c, next) {
     const path = c.req.path;
     if (!prefixes.some((prefix) => under(path, prefix))) return next();
     const version = c.req.header(VERSION_HEADER);
     if (!version) return next();
 
-    const { versions, clock } = c.get("deps");
     // Loaded at startup; only an app that was never started pays for one load, once.
     const snapshot = versions.snapshot ?? await versions.load();
     c.set("apiVersion", version.slice(0, MAX_VERSION_LENGTH));

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import { insertUser } from "@/modules/users/users.repository.ts";
 import { TEST_ADMIN, type TestApp } from "./app.ts";
 

@@ -7,7 +7,7 @@
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import {
   countActiveAdmins,
   findUserWithHashByUsername,

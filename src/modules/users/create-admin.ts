@@ -8,7 +8,7 @@ import type { AppDeps } from "@/lib/app-env.ts";
 import { type FieldError, ValidationError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import type { UserRecord } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
 import { createUser } from "@/modules/users/users.service.ts";

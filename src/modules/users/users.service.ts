@@ -9,8 +9,8 @@ import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { generatePassword } from "@/lib/passwords.ts";
 import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
-import { findRoleById } from "@/modules/roles/roles.repository.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { findRole } from "@/modules/roles/roles.service.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import {
   countActiveAdmins,
   findUserById,
@@ -31,7 +31,7 @@ const ADMIN_GUARD_WAIT_SECONDS = 5;
 type Deps = Pick<AppDeps, "db" | "clock" | "passwords"> & Partial<Pick<AppDeps, "metrics">>;
 
 async function requireRole(deps: Deps, roleId: number): Promise<void> {
-  if (!(await findRoleById(deps.db, roleId))) {
+  if (!(await findRole(deps.db, roleId))) {
     throw new ValidationError([{ path: "body.role_id", message: `Unknown role ${roleId}` }]);
   }
 }

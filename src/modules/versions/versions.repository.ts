@@ -1,31 +1,15 @@
 /**
- * All SQL about client versions (the `versions` table the `X-Version` gate enforces).
+ * All SQL about client versions (the `versions` table the `X-Version` gate enforces). Rows come
+ * back in their API shape, {@link ClientVersion}; a duplicate version string surfaces as the
+ * database's `UniqueViolationError`, which the service turns into a 409.
  *
  * @module
  */
-import { type Queryable, toIsoTimestampOrNull, UniqueViolationError } from "@/db/database.ts";
-import { ConflictError } from "@/lib/errors.ts";
+import { type Queryable, type SqlValue, toIsoTimestampOrNull } from "@/db/database.ts";
+import type { ClientVersion } from "@/lib/client-versions.ts";
 
-/** A client version as stored. */
-export interface VersionRecord {
-  id: number;
-  version: string;
-  supported: boolean;
-  deprecated: boolean;
-  /** When it was deprecated (ISO 8601 UTC); null while not deprecated. */
-  deprecatedAt: string | null;
-  /** When it stops working (ISO 8601 UTC); null when no date is announced. */
-  sunsetAt: string | null;
-}
-
-/** The columns a write may set. */
-export interface VersionValues {
-  version: string;
-  supported: boolean;
-  deprecated: boolean;
-  deprecatedAt: Date | null;
-  sunsetAt: Date | null;
-}
+/** The columns a write sets (timestamps as ISO 8601 strings, as the API carries them). */
+export type VersionValues = Omit<ClientVersion, "id">;
 
 interface VersionRow {
   id: number;
@@ -39,27 +23,31 @@ interface VersionRow {
 const SELECT_VERSION =
   "SELECT id, version, supported, deprecated, deprecated_at, sunset_at FROM versions";
 
-function toVersion(row: VersionRow): VersionRecord {
+function toVersion(row: VersionRow): ClientVersion {
   return {
     id: Number(row.id),
     version: row.version,
     supported: Boolean(Number(row.supported)),
     deprecated: Boolean(Number(row.deprecated)),
-    deprecatedAt: toIsoTimestampOrNull(row.deprecated_at),
-    sunsetAt: toIsoTimestampOrNull(row.sunset_at),
+    deprecated_at: toIsoTimestampOrNull(row.deprecated_at),
+    sunset_at: toIsoTimestampOrNull(row.sunset_at),
   };
 }
 
-/** The one place a duplicate version string becomes a 409. */
-function rethrowDuplicate(error: unknown, version: string): never {
-  if (error instanceof UniqueViolationError) {
-    throw new ConflictError(`Version "${version}" already exists`);
-  }
-  throw error;
+/** The SQL parameters of `values`, in the column order of the writes below. */
+function columns(values: VersionValues): SqlValue[] {
+  const toDate = (iso: string | null) => (iso === null ? null : new Date(iso));
+  return [
+    values.version,
+    values.supported,
+    values.deprecated,
+    toDate(values.deprecated_at),
+    toDate(values.sunset_at),
+  ];
 }
 
 /** Every client version, oldest row first. */
-export async function listVersions(db: Queryable): Promise<VersionRecord[]> {
+export async function listVersions(db: Queryable): Promise<ClientVersion[]> {
   const rows = await db.query<VersionRow>(`${SELECT_VERSION} ORDER BY id`);
   return rows.map(toVersion);
 }
@@ -68,50 +56,28 @@ export async function listVersions(db: Queryable): Promise<VersionRecord[]> {
 export async function findVersionById(
   db: Queryable,
   id: number,
-): Promise<VersionRecord | undefined> {
+): Promise<ClientVersion | undefined> {
   const rows = await db.query<VersionRow>(`${SELECT_VERSION} WHERE id = ?`, [id]);
   return rows[0] && toVersion(rows[0]);
 }
 
-/** Insert a client version; a duplicate version string is a `ConflictError` (409). */
-export async function insertVersion(db: Queryable, values: VersionValues): Promise<VersionRecord> {
-  try {
-    const { insertId } = await db.execute(
-      "INSERT INTO versions (version, supported, deprecated, deprecated_at, sunset_at) VALUES (?, ?, ?, ?, ?)",
-      [values.version, values.supported, values.deprecated, values.deprecatedAt, values.sunsetAt],
-    );
-    return {
-      id: insertId,
-      version: values.version,
-      supported: values.supported,
-      deprecated: values.deprecated,
-      deprecatedAt: values.deprecatedAt?.toISOString() ?? null,
-      sunsetAt: values.sunsetAt?.toISOString() ?? null,
-    };
-  } catch (error) {
-    rethrowDuplicate(error, values.version);
-  }
+/** Insert a client version and return it. */
+export async function insertVersion(db: Queryable, values: VersionValues): Promise<ClientVersion> {
+  const { insertId } = await db.execute(
+    "INSERT INTO versions (version, supported, deprecated, deprecated_at, sunset_at) VALUES (?, ?, ?, ?, ?)",
+    columns(values),
+  );
+  return { id: insertId, ...values };
 }
 
-/** Overwrite a client version's columns; a duplicate version string is a `ConflictError`. */
+/** Overwrite a client version's columns. */
 export async function updateVersion(
   db: Queryable,
   id: number,
   values: VersionValues,
 ): Promise<void> {
-  try {
-    await db.execute(
-      "UPDATE versions SET version = ?, supported = ?, deprecated = ?, deprecated_at = ?, sunset_at = ? WHERE id = ?",
-      [
-        values.version,
-        values.supported,
-        values.deprecated,
-        values.deprecatedAt,
-        values.sunsetAt,
-        id,
-      ],
-    );
-  } catch (error) {
-    rethrowDuplicate(error, values.version);
-  }
+  await db.execute(
+    "UPDATE versions SET version = ?, supported = ?, deprecated = ?, deprecated_at = ?, sunset_at = ? WHERE id = ?",
+    [...columns(values), id],
+  );
 }

@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
-import type { VersionRecord } from "@/modules/versions/versions.repository.ts";
 
 /** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
 const VersionString = z.string().regex(
@@ -54,15 +53,3 @@ export const UpdateVersionSchema = z.strictObject({
 export const VersionParamsSchema = z.object({
   version_id: idParam("version_id", { in: "path" }),
 });
-
-/** The API form of a stored version. */
-export function toVersionJson(record: VersionRecord): z.infer<typeof VersionSchema> {
-  return {
-    id: record.id,
-    version: record.version,
-    supported: record.supported,
-    deprecated: record.deprecated,
-    deprecated_at: record.deprecatedAt,
-    sunset_at: record.sunsetAt,
-  };
-}

@@ -1,15 +1,27 @@
 /**
- * The versions table, held in memory so the `X-Version` gate never queries the database per
- * request. Loaded once, reloaded every `VERSION_REFRESH_INTERVAL` by a timer that `start()`
- * and `stop()` control (nothing runs at import time), and reloaded at once after an admin
- * change through this instance. Other instances see a change within one refresh interval.
+ * Client versions as the `X-Version` gate sees them: the policy of each version, computed
+ * once per reload, and {@link VersionsCache}, the versions table held in memory so the gate
+ * never queries the database per request. Loaded once, reloaded every
+ * `VERSION_REFRESH_INTERVAL` by a timer that `start()` and `stop()` control (nothing runs at
+ * import time), and updated at once after an admin change through this instance. Other
+ * instances see a change within one refresh interval.
  *
  * @module
  */
-import type { Queryable } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { listVersions, type VersionRecord } from "@/modules/versions/versions.repository.ts";
+
+/** A client version: one row of the versions table, as the API shows it. */
+export interface ClientVersion {
+  id: number;
+  version: string;
+  supported: boolean;
+  deprecated: boolean;
+  /** When it was deprecated (ISO 8601 UTC); null while not deprecated. */
+  deprecated_at: string | null;
+  /** When it stops working (ISO 8601 UTC); null when no date is announced. */
+  sunset_at: string | null;
+}
 
 /** What the gate does with one `X-Version` value, computed once per reload. */
 export interface VersionPolicy {
@@ -26,7 +38,7 @@ export interface VersionPolicy {
 /** One consistent view of the versions table. */
 export interface VersionsSnapshot {
   /** Every row, oldest first (what `GET /versions` lists). */
-  readonly versions: readonly VersionRecord[];
+  readonly versions: readonly ClientVersion[];
   /** Gate policy by exact version string. */
   readonly policies: ReadonlyMap<string, VersionPolicy>;
   /** The highest version clients may use (non-deprecated preferred); null when none. */
@@ -41,6 +53,8 @@ export interface VersionsSnapshot {
  *
  * @example
  * ```ts
+ * import { compareVersions } from "@/lib/client-versions.ts";
+ *
  * ["1.10", "1.9", "1.10-rc1"].sort(compareVersions); // ["1.9", "1.10-rc1", "1.10"]
  * ```
  */
@@ -78,10 +92,10 @@ export function isUsable(policy: VersionPolicy, nowMs: number): boolean {
   return policy.supported && (policy.sunsetMs === undefined || nowMs < policy.sunsetMs);
 }
 
-function toPolicy(record: VersionRecord): VersionPolicy {
-  const sunsetMs = record.sunsetAt === null ? undefined : Date.parse(record.sunsetAt);
+function toPolicy(record: ClientVersion): VersionPolicy {
+  const sunsetMs = record.sunset_at === null ? undefined : Date.parse(record.sunset_at);
   // A row deprecated by hand (SQL) has no date: RFC 9745 needs one, so say "since the epoch".
-  const deprecatedMs = record.deprecatedAt === null ? 0 : Date.parse(record.deprecatedAt);
+  const deprecatedMs = record.deprecated_at === null ? 0 : Date.parse(record.deprecated_at);
   return {
     version: record.version,
     supported: record.supported,
@@ -92,7 +106,7 @@ function toPolicy(record: VersionRecord): VersionPolicy {
 }
 
 /** Build the snapshot the gate reads from the rows of the versions table. */
-export function buildSnapshot(records: readonly VersionRecord[], now: Date): VersionsSnapshot {
+export function buildSnapshot(records: readonly ClientVersion[], now: Date): VersionsSnapshot {
   const policies = new Map<string, VersionPolicy>();
   for (const record of records) policies.set(record.version, toPolicy(record));
   const nowMs = now.getTime();
@@ -110,6 +124,8 @@ export function buildSnapshot(records: readonly VersionRecord[], now: Date): Ver
 
 /** Options of {@link VersionsCache}. */
 export interface VersionsCacheOptions {
+  /** Reads every row of the versions table, oldest first. */
+  load: () => Promise<ClientVersion[]>;
   /** How often the running cache reloads the table. */
   refreshMs: number;
   clock: Clock;
@@ -120,14 +136,24 @@ export interface VersionsCacheOptions {
  *
  * @example
  * ```ts
- * const versions = new VersionsCache(db, { refreshMs: 5_000, clock: systemClock });
+ * import { VersionsCache } from "@/lib/client-versions.ts";
+ * import { systemClock } from "@/lib/clock.ts";
+ *
+ * const rows = [
+ *   { id: 1, version: "1.0", supported: true, deprecated: false, deprecated_at: null, sunset_at: null },
+ * ];
+ * const versions = new VersionsCache({
+ *   load: () => Promise.resolve(rows),
+ *   refreshMs: 5_000,
+ *   clock: systemClock,
+ * });
  * await versions.start(); // loads, then reloads every 5 s
  * versions.snapshot?.policies.get("1.0");
  * await versions.stop();
  * ```
  */
 export class VersionsCache {
-  readonly #db: Queryable;
+  readonly #load: () => Promise<ClientVersion[]>;
   readonly #refreshMs: number;
   readonly #clock: Clock;
   readonly #log = getAppLogger("versions");
@@ -141,8 +167,8 @@ export class VersionsCache {
   #tick: Promise<void> | undefined;
   #failing = false;
 
-  constructor(db: Queryable, options: VersionsCacheOptions) {
-    this.#db = db;
+  constructor(options: VersionsCacheOptions) {
+    this.#load = options.load;
     this.#refreshMs = options.refreshMs;
     this.#clock = options.clock;
   }
@@ -162,7 +188,7 @@ export class VersionsCache {
   /** Reload the table now. Resolves with the newest snapshot; rejects if the read fails. */
   async refresh(): Promise<VersionsSnapshot> {
     const sequence = ++this.#started;
-    const records = await listVersions(this.#db);
+    const records = await this.#load();
     if (sequence > this.#applied) {
       this.#applied = sequence;
       this.#snapshot = buildSnapshot(records, this.#clock.now());
@@ -174,7 +200,7 @@ export class VersionsCache {
    * Put a row this instance just wrote into the snapshot, so the change takes effect here at
    * once without another query. A reload that started earlier can no longer overwrite it.
    */
-  apply(record: VersionRecord): void {
+  apply(record: ClientVersion): void {
     // Never loaded: the first load reads the row from the table.
     if (!this.#snapshot) return;
     const current = this.#snapshot.versions;

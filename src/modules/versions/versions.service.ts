@@ -1,0 +1,91 @@
+/**
+ * The rules of client versions: a version string is unique (409), a version keeps the date it
+ * was deprecated on through unrelated changes, and every change reaches this instance's gate
+ * at once (other instances within one refresh interval).
+ *
+ * @module
+ */
+import { UniqueViolationError } from "@/db/database.ts";
+import type { AppDeps } from "@/lib/app-env.ts";
+import type { ClientVersion } from "@/lib/client-versions.ts";
+import { ConflictError, NotFoundError } from "@/lib/errors.ts";
+import * as repository from "@/modules/versions/versions.repository.ts";
+
+export { listVersions as loadVersions } from "@/modules/versions/versions.repository.ts";
+
+/** The 404 detail of an unknown version id. */
+export const VERSION_NOT_FOUND = "Version not found";
+
+type Deps = Pick<AppDeps, "db" | "clock" | "versions">;
+
+/** What a client may set when adding a version. */
+export interface NewVersion {
+  version: string;
+  supported: boolean;
+  deprecated: boolean;
+  sunsetAt: Date | null;
+}
+
+/** What a client may change; absent fields stay as they are. */
+export type VersionChanges = Partial<NewVersion>;
+
+/** The one place a duplicate version string becomes a 409. */
+async function unlessTaken<T>(version: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof UniqueViolationError) {
+      throw new ConflictError(`Version "${version}" already exists`);
+    }
+    throw error;
+  }
+}
+
+/** Every client version, oldest first, as the gate enforces them (no query once loaded). */
+export async function listVersions(deps: Pick<AppDeps, "versions">): Promise<ClientVersion[]> {
+  return [...(await deps.versions.load()).versions];
+}
+
+/** Add a client version. */
+export async function createVersion(deps: Deps, input: NewVersion): Promise<ClientVersion> {
+  const created = await unlessTaken(input.version, () =>
+    repository.insertVersion(deps.db, {
+      version: input.version,
+      supported: input.supported,
+      deprecated: input.deprecated,
+      deprecated_at: input.deprecated ? deps.clock.now().toISOString() : null,
+      sunset_at: input.sunsetAt?.toISOString() ?? null,
+    }));
+  deps.versions.apply(created);
+  return created;
+}
+
+/** Change a client version; 404 when there is none with this id. */
+export async function updateVersion(
+  deps: Deps,
+  id: number,
+  changes: VersionChanges,
+): Promise<ClientVersion> {
+  const updated = await deps.db.transaction(async (tx) => {
+    const current = await repository.findVersionById(tx, id);
+    if (!current) throw new NotFoundError(VERSION_NOT_FOUND);
+    const deprecated = changes.deprecated ?? current.deprecated;
+    const next: ClientVersion = {
+      id,
+      version: changes.version ?? current.version,
+      supported: changes.supported ?? current.supported,
+      deprecated,
+      // The Deprecation date is when it became deprecated; it survives unrelated changes.
+      deprecated_at: !deprecated
+        ? null
+        : (current.deprecated ? current.deprecated_at : null) ?? deps.clock.now().toISOString(),
+      sunset_at: changes.sunsetAt === undefined
+        ? current.sunset_at
+        : changes.sunsetAt?.toISOString() ?? null,
+    };
+    await unlessTaken(next.version, () => repository.updateVersion(tx, id, next));
+    return next;
+  });
+  deps.versions.apply(updated);
+  return updated;
+}
