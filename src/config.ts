@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "@/lib/duration.ts";
+import { lowEntropyReason } from "@/lib/secret-strength.ts";
 
 /** Where the service runs; production refuses unsafe defaults. */
 export type AppEnvironment = "development" | "test" | "production";
@@ -228,8 +229,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     problems.push("DATABASE_URL: Required when APP_ENV=production");
   }
   let secretKey = e.SECRET_KEY;
+  const weakness = secretKey === undefined ? undefined : lowEntropyReason(secretKey);
   if (secretKey !== undefined && secretKey.length < 32) {
     problems.push("SECRET_KEY: Must be at least 32 characters");
+  } else if (secretKey !== undefined && weakness !== undefined) {
+    const message = `SECRET_KEY: Too predictable (${weakness}); ` +
+      "use a random value such as the output of `openssl rand -hex 32`";
+    if (production) problems.push(message);
+    else warnings.push(message);
   } else if (secretKey === undefined) {
     if (production) problems.push("SECRET_KEY: Required when APP_ENV=production");
     else warnings.push("SECRET_KEY is unset: using the development-only key");
@@ -244,6 +251,12 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     adminPassword = DEV_ADMIN_PASSWORD;
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const docsAuth = e.DOCS_AUTH ?? (production ? "basic" : "none");
+  if (production && docsAuth === "none") {
+    warnings.push(
+      "DOCS_AUTH=none with APP_ENV=production: /docs and /openapi.json are public to anyone",
+    );
+  }
 
   return deepFreeze({
     env: appEnv,
@@ -279,7 +292,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       apiMax: e.RATE_LIMIT_API_MAX,
       apiWindowMs: e.RATE_LIMIT_API_WINDOW,
     },
-    docsAuth: e.DOCS_AUTH ?? (production ? "basic" : "none"),
+    docsAuth,
     log: {
       level: e.LOG_LEVEL,
       format: e.LOG_FORMAT ?? (appEnv === "development" ? "pretty" : "json"),

@@ -75,7 +75,7 @@ Deno.test("parseConfig() refuses unsafe defaults in production", async (t) => {
         parseConfig({
           APP_ENV: "production",
           DATABASE_URL: "mysql://u:p@db:3306/app",
-          SECRET_KEY: "x".repeat(40),
+          SECRET_KEY: "k7Qp2vX9mZr4Tb8Ln3Wc6Yd1Hf5Js0Ga",
           ADMIN_PASSWORD: "admin",
         }),
       ConfigError,
@@ -86,7 +86,7 @@ Deno.test("parseConfig() refuses unsafe defaults in production", async (t) => {
     const config = parseConfig({
       APP_ENV: "production",
       DATABASE_URL: "mysql://u:p@db:3306/app",
-      SECRET_KEY: "x".repeat(40),
+      SECRET_KEY: "k7Qp2vX9mZr4Tb8Ln3Wc6Yd1Hf5Js0Ga",
     });
     assertEquals(config.admin.password, undefined);
     assertEquals(config.docsAuth, "basic");

@@ -49,7 +49,7 @@ const SECRETS: Record<string, string> = {
   MYSQL_USER: "items",
   MYSQL_PASSWORD: "apppw0123456789",
   REDIS_PASSWORD: "redispw0123456789",
-  SECRET_KEY: "0123456789abcdef0123456789abcdef0123",
+  SECRET_KEY: "9f2c71e04ab83d56c1e7a09b4f3d28e6517c",
   MONITORING_USER: "ops",
   MONITORING_PASSWORD: "monitoring-password",
   GRAFANA_ADMIN_PASSWORD: "grafana-password",

@@ -22,6 +22,18 @@ export const DEFAULT_ARGON2_PARAMS: Argon2Params = { memory: 19_456, passes: 2, 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
+/** Why a password with a lone UTF-16 surrogate is refused. */
+export const PASSWORD_NOT_WELL_FORMED = "Expected text without lone UTF-16 surrogates";
+
+/**
+ * Whether a new password is well-formed Unicode. A lone surrogate would be hashed as its UTF-8
+ * replacement (U+FFFD), so two different passwords would share one hash; such passwords are
+ * refused wherever one is set.
+ */
+export function isWellFormedPassword(password: string): boolean {
+  return password.isWellFormed();
+}
+
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;

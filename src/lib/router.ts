@@ -40,15 +40,53 @@ const LOCATIONS: Record<string, string> = {
 interface ZodIssueLike {
   path: PropertyKey[];
   message: string;
+  code?: string;
+  keys?: readonly string[];
 }
 
-/** Turn zod issues into `[{ path: "body.name", message }]`. */
+/**
+ * Bounds of a 422's `errors`, so its size does not grow with the body: a 1 MB body of unknown
+ * keys is answered with a few hundred bytes, not a list of every key.
+ */
+export const FIELD_ERRORS_MAX = 20;
+/** Unknown keys named in one error; the rest are counted. */
+export const UNKNOWN_KEYS_LISTED_MAX = 10;
+/** Longest key name or path segment quoted back (in UTF-16 units). */
+const QUOTED_NAME_MAX_LENGTH = 64;
+const MESSAGE_MAX_LENGTH = 300;
+
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // Never cut a surrogate pair in half: the answer must stay well-formed JSON text.
+  const cut = text.slice(0, max).replace(/[\uD800-\uDBFF]$/, "");
+  return `${cut}…`;
+}
+
+function issueMessage(issue: ZodIssueLike): string {
+  if (issue.code === "unrecognized_keys" && issue.keys) {
+    const listed = issue.keys.slice(0, UNKNOWN_KEYS_LISTED_MAX)
+      .map((key) => JSON.stringify(clip(key, QUOTED_NAME_MAX_LENGTH)));
+    const rest = issue.keys.length - listed.length;
+    const noun = issue.keys.length === 1 ? "key" : "keys";
+    return `Unrecognized ${noun}: ${listed.join(", ")}${rest > 0 ? ` and ${rest} more` : ""}`;
+  }
+  return clip(issue.message, MESSAGE_MAX_LENGTH);
+}
+
+/**
+ * Turn zod issues into `[{ path: "body.name", message }]`: at most {@link FIELD_ERRORS_MAX}
+ * (then one entry counting the rest), unknown keys listed up to
+ * {@link UNKNOWN_KEYS_LISTED_MAX} with a count of the others.
+ */
 export function toFieldErrors(target: string, issues: readonly ZodIssueLike[]): FieldError[] {
   const location = LOCATIONS[target] ?? target;
-  return issues.map((issue) => ({
-    path: [location, ...issue.path.map(String)].join("."),
-    message: issue.message,
+  const errors = issues.slice(0, FIELD_ERRORS_MAX).map((issue) => ({
+    path: [location, ...issue.path.map((p) => clip(String(p), QUOTED_NAME_MAX_LENGTH))].join("."),
+    message: issueMessage(issue),
   }));
+  const rest = issues.length - errors.length;
+  if (rest > 0) errors.push({ path: location, message: `And ${rest} more error(s)` });
+  return errors;
 }
 
 /**

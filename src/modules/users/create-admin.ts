@@ -7,7 +7,12 @@
 import type { AppDeps } from "@/lib/app-env.ts";
 import { type FieldError, ValidationError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
+import {
+  isWellFormedPassword,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_NOT_WELL_FORMED,
+} from "@/lib/passwords.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
 import type { UserRecord } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
@@ -41,6 +46,9 @@ export async function createAdmin(
       path: "password",
       message: `Expected ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`,
     });
+  }
+  if (!isWellFormedPassword(password)) {
+    errors.push({ path: "password", message: PASSWORD_NOT_WELL_FORMED });
   }
   if (errors.length > 0) throw new ValidationError(errors, "Invalid admin account");
   const { user } = await createUser(deps, { username, roleId: ROLE_IDS.admin, password });

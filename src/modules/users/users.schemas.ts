@@ -1,6 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { idParam, SERIAL_MAX } from "@/lib/ids.ts";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "@/lib/passwords.ts";
+import {
+  isWellFormedPassword,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_NOT_WELL_FORMED,
+} from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
 import type { UserRecord } from "@/modules/users/users.repository.ts";
 
@@ -13,6 +18,7 @@ export const UsernameSchema = z.string().regex(USERNAME_PATTERN, {
 
 /** A new password: 8 to 128 characters, no composition rules; checked before any hashing. */
 export const NewPasswordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH)
+  .refine(isWellFormedPassword, { message: PASSWORD_NOT_WELL_FORMED })
   .openapi({ example: "correct horse battery staple" });
 
 export const RoleIdSchema = z.number().int().positive().max(SERIAL_MAX).openapi({

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
+import { instantSchema } from "@/lib/timestamps.ts";
 
 /** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
 const VersionString = z.string().regex(
@@ -8,10 +9,7 @@ const VersionString = z.string().regex(
 ).openapi({ example: "1.1", minLength: 1, maxLength: 32 });
 
 /** An instant with an explicit offset (`2026-06-30T00:00:00Z`), as a Date. */
-const Instant = z.iso.datetime({ offset: true }).max(64)
-  .refine((value) => Date.parse(value) >= 0, "Expected a date from 1970 on")
-  .transform((value) => new Date(value))
-  .openapi({ example: "2026-06-30T00:00:00Z" });
+const Instant = instantSchema();
 
 export const VersionSchema = z.object({
   id: z.number().int().openapi({ example: 9 }),
