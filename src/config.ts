@@ -43,6 +43,8 @@ export interface Config {
     readonly accessTokenTtlMs: number;
     readonly refreshTokenTtlMs: number;
     readonly maxSessionsPerUser: number;
+    /** Password hashes allowed to wait for a hashing slot (a quarter of them per client). */
+    readonly hashQueueLimit: number;
   };
   readonly admin: { readonly username: string; readonly password: string | undefined };
   readonly rateLimit: {
@@ -52,6 +54,12 @@ export interface Config {
     readonly loginAddressMax: number;
     readonly apiMax: number;
     readonly apiWindowMs: number;
+    /** Failed token authentications per client address per `authFailureWindowMs`. */
+    readonly authFailureMax: number;
+    readonly authFailureWindowMs: number;
+    /** Username changes a non-admin may attempt per `renameWindowMs`. */
+    readonly renameMax: number;
+    readonly renameWindowMs: number;
   };
   readonly docsAuth: "none" | "basic";
   readonly log: {
@@ -174,6 +182,11 @@ const EnvSchema = z.object({
   ),
   RATE_LIMIT_API_MAX: integer(600, 1, 100_000_000),
   RATE_LIMIT_API_WINDOW: duration("1m"),
+  RATE_LIMIT_AUTH_FAILURE_MAX: integer(30, 1, 1_000_000),
+  RATE_LIMIT_AUTH_FAILURE_WINDOW: duration("1m"),
+  RATE_LIMIT_RENAME_MAX: integer(5, 1, 1_000_000),
+  RATE_LIMIT_RENAME_WINDOW: duration("24h"),
+  PASSWORD_HASH_QUEUE_LIMIT: integer(32, 1, 100_000),
   DOCS_AUTH: oneOf(["none", "basic"]),
   LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).default("info"),
   LOG_FORMAT: oneOf(["pretty", "json"]),
@@ -283,6 +296,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       accessTokenTtlMs: e.ACCESS_TOKEN_TTL,
       refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
+      hashQueueLimit: e.PASSWORD_HASH_QUEUE_LIMIT,
     },
     admin: { username: e.ADMIN_USERNAME, password: adminPassword },
     rateLimit: {
@@ -291,6 +305,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       loginAddressMax: e.RATE_LIMIT_LOGIN_IP_MAX,
       apiMax: e.RATE_LIMIT_API_MAX,
       apiWindowMs: e.RATE_LIMIT_API_WINDOW,
+      authFailureMax: e.RATE_LIMIT_AUTH_FAILURE_MAX,
+      authFailureWindowMs: e.RATE_LIMIT_AUTH_FAILURE_WINDOW,
+      renameMax: e.RATE_LIMIT_RENAME_MAX,
+      renameWindowMs: e.RATE_LIMIT_RENAME_WINDOW,
     },
     docsAuth,
     log: {

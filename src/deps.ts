@@ -29,7 +29,7 @@ import { type Clock, systemClock } from "@/lib/clock.ts";
 import { Lifecycle } from "@/lib/lifecycle.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { createMetrics, type Metrics } from "@/lib/metrics.ts";
-import { PasswordHasher } from "@/lib/passwords.ts";
+import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
@@ -89,7 +89,13 @@ export async function createDeps(
       const { applied } = await migrate(db);
       if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
     }
-    const passwords = overrides.passwords ?? new PasswordHasher(config.auth.secretKey);
+    const passwords = overrides.passwords ??
+      new PasswordHasher(
+        config.auth.secretKey,
+        DEFAULT_ARGON2_PARAMS,
+        undefined,
+        hashQueueLimits(config.auth.hashQueueLimit),
+      );
     const source = db;
     const versions = new VersionsCache({
       load: () => loadVersions(source),

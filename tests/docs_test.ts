@@ -303,14 +303,14 @@ for (const dialect of DIALECTS) {
     }
   });
 
-  Deno.test(`[${dialect}] the docs login calls its throttle before verifying and after failing`, async () => {
+  Deno.test(`[${dialect}] the docs login counts each attempt with its throttle before verifying`, async () => {
     const app: TestApp = await createTestApp(dialect);
     try {
       const calls: string[] = [];
       let blocked = false;
       const throttle: CredentialThrottle = {
-        beforeAttempt: (_c, username) => {
-          calls.push(`before ${username}`);
+        attempt: (_c, username) => {
+          calls.push(`attempt ${username}`);
           if (blocked) {
             return Promise.reject(
               new AppError(429, "rate_limited", "Too many attempts", {
@@ -318,11 +318,12 @@ for (const dialect of DIALECTS) {
               }),
             );
           }
-          return Promise.resolve();
-        },
-        afterFailure: (_c, username) => {
-          calls.push(`failed ${username}`);
-          return Promise.resolve();
+          return Promise.resolve({
+            succeeded: () => {
+              calls.push(`succeeded ${username}`);
+              return Promise.resolve();
+            },
+          });
         },
       };
       app.app.route(
@@ -333,10 +334,10 @@ for (const dialect of DIALECTS) {
         app.request("GET", "/__test/docs", { headers });
 
       await expectProblem(await get(basic(TEST_ADMIN.username, "wrong-password")), 401);
-      assertEquals(calls, [`before ${TEST_ADMIN.username}`, `failed ${TEST_ADMIN.username}`]);
+      assertEquals(calls, [`attempt ${TEST_ADMIN.username}`]);
       calls.length = 0;
       assertEquals((await get(ADMIN)).status, 200);
-      assertEquals(calls, [`before ${TEST_ADMIN.username}`]);
+      assertEquals(calls, [`attempt ${TEST_ADMIN.username}`, `succeeded ${TEST_ADMIN.username}`]);
       // A remembered success costs no attempt, even while throttled.
       calls.length = 0;
       blocked = true;

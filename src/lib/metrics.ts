@@ -68,7 +68,14 @@ const SESSION_REVOCATION_REASONS = [
 /** Why sessions were ended before their expiry. */
 export type SessionRevocationReason = typeof SESSION_REVOCATION_REASONS[number];
 
-const RATE_LIMIT_SCOPES = ["api", "login", "login_address", "docs"] as const;
+const RATE_LIMIT_SCOPES = [
+  "api",
+  "login",
+  "login_address",
+  "docs",
+  "auth_failure",
+  "rename",
+] as const;
 
 /** Which limit rejected a request. */
 export type RateLimitScope = typeof RATE_LIMIT_SCOPES[number];

@@ -6,6 +6,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import { ServiceUnavailableError, TooManyRequestsError } from "@/lib/errors.ts";
 
 /** Argon2id cost parameters. */
 export interface Argon2Params {
@@ -95,24 +96,96 @@ function defaultHashConcurrency(): number {
   return Math.max(1, (navigator.hardwareConcurrency || 1) - 1);
 }
 
-/** A counting semaphore: at most `limit` tasks at once, the rest in arrival order. */
+/** Bounds of the work waiting for a hashing slot (see {@link PasswordHasher}). */
+export interface HashQueueLimits {
+  /** Hashes waiting at most, from everyone together; beyond it 503. */
+  maxWaiting: number;
+  /** Hashes waiting at most for one client (one {@link HashOptions.client}); beyond it 429. */
+  maxWaitingPerClient: number;
+}
+
+/** Default {@link HashQueueLimits}: 32 waiting, 8 of them from one client. */
+export const DEFAULT_HASH_QUEUE_LIMITS: HashQueueLimits = hashQueueLimits(32);
+
+/** The {@link HashQueueLimits} of `PASSWORD_HASH_QUEUE_LIMIT`: a quarter of it per client. */
+export function hashQueueLimits(maxWaiting: number): HashQueueLimits {
+  return { maxWaiting, maxWaitingPerClient: Math.max(1, Math.ceil(maxWaiting / 4)) };
+}
+
+/** Options of one hash or verification. */
+export interface HashOptions {
+  /**
+   * Whose work this is (the client address of a login). Waiting hashes are served round-robin
+   * between clients, so one client's burst does not delay another's login by more than one
+   * hash per client waiting; each client may have at most `maxWaitingPerClient` waiting.
+   * Without it (internal and admin work) only the overall bound applies.
+   */
+  client?: string | undefined;
+}
+
+/** Retry-After of a refusal by a full hashing queue: the queue drains within about a second. */
+const QUEUE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * A counting semaphore: at most `limit` tasks at once; waiting tasks are bounded and served
+ * round-robin between clients (a client's own tasks in arrival order).
+ */
 class HashSlots {
   #active = 0;
-  readonly #waiting: Array<() => void> = [];
+  #waiting = 0;
+  /** Client -> its waiting tasks; Map order is the round-robin order. */
+  readonly #queues = new Map<string | undefined, Array<() => void>>();
 
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number, readonly bounds: HashQueueLimits) {}
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  async run<T>(task: () => Promise<T>, client?: string): Promise<T> {
     if (this.#active < this.limit) this.#active++;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else await this.#wait(client);
     try {
       return await task();
     } finally {
-      // Hand the slot straight to the next waiter, or give it back.
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#active--;
+      this.#release();
     }
+  }
+
+  #wait(client: string | undefined): Promise<void> {
+    const queue = this.#queues.get(client);
+    if (client !== undefined && (queue?.length ?? 0) >= this.bounds.maxWaitingPerClient) {
+      return Promise.reject(
+        new TooManyRequestsError(
+          QUEUE_RETRY_AFTER_SECONDS,
+          "Too many password checks from this client at once",
+        ),
+      );
+    }
+    if (this.#waiting >= this.bounds.maxWaiting) {
+      return Promise.reject(
+        new ServiceUnavailableError("Too many password checks waiting; retry shortly", {
+          headers: { "Retry-After": String(QUEUE_RETRY_AFTER_SECONDS) },
+        }),
+      );
+    }
+    this.#waiting++;
+    return new Promise<void>((resolve) => {
+      if (queue) queue.push(resolve);
+      else this.#queues.set(client, [resolve]);
+    });
+  }
+
+  /** Hand the slot straight to the next client's oldest waiter, or give it back. */
+  #release(): void {
+    const first = this.#queues.entries().next();
+    if (first.done) {
+      this.#active--;
+      return;
+    }
+    const [client, queue] = first.value;
+    const next = queue.shift()!;
+    // That client goes to the back of the round.
+    this.#queues.delete(client);
+    if (queue.length > 0) this.#queues.set(client, queue);
+    this.#waiting--;
+    next();
   }
 }
 
@@ -141,23 +214,27 @@ export class PasswordHasher {
 
   /**
    * @param concurrency how many hashes may run at once (default: one core fewer than the
-   *   machine has, at least 1); the rest wait their turn
+   *   machine has, at least 1); the rest wait their turn, within `queueLimits`
+   * @param queueLimits how much work may wait: beyond it a hash is refused at once (429 for a
+   *   client over its share, 503 when the queue is full) instead of making every login wait
    */
   constructor(
     secretKey: string,
     params: Argon2Params = DEFAULT_ARGON2_PARAMS,
     concurrency = defaultHashConcurrency(),
+    queueLimits: HashQueueLimits = DEFAULT_HASH_QUEUE_LIMITS,
   ) {
     this.#pepper = encoder.encode(secretKey);
     this.#params = params;
-    this.#slots = new HashSlots(concurrency);
+    this.#slots = new HashSlots(concurrency, queueLimits);
   }
 
   /** Hash a password into a PHC string with a fresh random salt. */
-  async hash(password: string): Promise<string> {
+  async hash(password: string, options: HashOptions = {}): Promise<string> {
     const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-    const hash = await this.#slots.run(() =>
-      argon2id(password, salt, this.#params, this.#pepper, HASH_BYTES)
+    const hash = await this.#slots.run(
+      () => argon2id(password, salt, this.#params, this.#pepper, HASH_BYTES),
+      options.client,
     );
     const { memory, passes, parallelism } = this.#params;
     return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${toBase64NoPad(salt)}$${
@@ -166,11 +243,12 @@ export class PasswordHasher {
   }
 
   /** Check a password against a stored PHC string in constant time. */
-  async verify(password: string, phc: string): Promise<VerifyResult> {
+  async verify(password: string, phc: string, options: HashOptions = {}): Promise<VerifyResult> {
     const parsed = parsePhc(phc);
     if (!parsed || parsed.hash.length === 0) return { valid: false, needsRehash: false };
-    const candidate = await this.#slots.run(() =>
-      argon2id(password, parsed.salt, parsed.params, this.#pepper, parsed.hash.length)
+    const candidate = await this.#slots.run(
+      () => argon2id(password, parsed.salt, parsed.params, this.#pepper, parsed.hash.length),
+      options.client,
     );
     const valid = timingSafeEqual(candidate, parsed.hash);
     const p = parsed.params;
@@ -184,8 +262,8 @@ export class PasswordHasher {
    * Spend the same time as a real verification, for a user that does not exist, so the
    * answer does not tell whether the username is taken.
    */
-  async verifyDummy(password: string): Promise<void> {
-    await this.verify(password, await this.warmUp());
+  async verifyDummy(password: string, options: HashOptions = {}): Promise<void> {
+    await this.verify(password, await this.warmUp(), options);
   }
 
   /** Make the dummy hash now (at startup), so the first unknown-user login costs one hash. */

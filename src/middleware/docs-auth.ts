@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { UnauthorizedError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { findUserWithHashByUsername } from "@/modules/users/users.repository.ts";
+import { checkCredentials } from "@/modules/auth/auth.service.ts";
 
 /** The challenge of every docs 401; browsers show their login dialog for it. */
 export const DOCS_AUTH_CHALLENGE = 'Basic realm="items-api docs", charset="UTF-8"';
@@ -30,10 +30,12 @@ const MAX_HEADER_LENGTH = 1024;
  * throttled client still reaches the docs it already unlocked.
  */
 export interface CredentialThrottle {
-  /** Before verifying: throw a 429 `AppError` when this client (or username) is over its limit. */
-  beforeAttempt(c: Context<AppEnv>, username: string): Promise<void>;
-  /** After a failed verification: count it against the client and the username. */
-  afterFailure(c: Context<AppEnv>, username: string): Promise<void>;
+  /**
+   * Before verifying: count this attempt against the client and the username, and throw a 429
+   * `AppError` when that goes over a limit (so parallel guesses cannot all pass a check made
+   * before any of them failed). `succeeded()` is called when the login was right.
+   */
+  attempt(c: Context<AppEnv>, username: string): Promise<{ succeeded(): Promise<void> }>;
 }
 
 /** Options of {@link docsBasicAuth}. */
@@ -110,18 +112,15 @@ export function docsBasicAuth(options: DocsBasicAuthOptions = {}): MiddlewareHan
     const until = remembered.get(key);
     if (until !== undefined && until > now) return next();
 
-    await options.throttle?.beforeAttempt(c, credentials.username);
-    const user = await findUserWithHashByUsername(db, credentials.username);
-    let valid = false;
-    if (user) {
-      // Verify even for a non-admin or deactivated account: the answer takes the same time.
-      valid = (await passwords.verify(credentials.password, user.passwordHash)).valid &&
-        user.activated && user.role === "admin";
-    } else {
-      await passwords.verifyDummy(credentials.password);
-    }
-    if (!valid) {
-      await options.throttle?.afterFailure(c, credentials.username);
+    const attempt = await options.throttle?.attempt(c, credentials.username);
+    // Verified even for a non-admin or deactivated account: the answer takes the same time.
+    const check = await checkCredentials(
+      { db, passwords },
+      credentials.username,
+      credentials.password,
+      { client: c.var.clientIp },
+    );
+    if (check.outcome !== "success" || check.user.role !== "admin") {
       log.info("Docs login refused for {username}", {
         username: credentials.username,
         ip: c.var.clientIp,
@@ -129,6 +128,7 @@ export function docsBasicAuth(options: DocsBasicAuthOptions = {}): MiddlewareHan
       });
       throw new UnauthorizedError("Invalid credentials", DOCS_AUTH_CHALLENGE);
     }
+    await attempt?.succeeded();
     remember(key, now + ttlMs, now);
     return next();
   };

@@ -21,18 +21,15 @@ import { TooManyRequestsError } from "@/lib/errors.ts";
 import type { RateLimitScope } from "@/lib/metrics.ts";
 import {
   isExceeded,
-  isUsedUp,
   rateLimitItem,
   type RateLimitStatus,
   secondsUntilReset,
 } from "@/lib/rate-limit/limiter.ts";
+import { foldLoginName } from "@/lib/usernames.ts";
 import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
 
 /** Paths never limited: probes of load balancers and orchestrators (also read by the docs). */
 export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
-
-/** Longest username prefix kept in a limiter key. */
-const MAX_USERNAME_KEY_LENGTH = 128;
 
 // deno-lint-ignore ban-types -- route handlers are compared by identity only
 const authenticating = new WeakSet<Function>();
@@ -156,12 +153,15 @@ export async function throttleLogin(
   return { succeeded: () => rateLimiter.clear(rateLimiter.login, userKey) };
 }
 
-/** Limiter keys of a login: username (case-folded) with address, and address alone. */
+/**
+ * Limiter keys of a login: the folded username (case, compatibility forms, marks and invisible
+ * characters folded away, so `ａｄｍｉｎ`, `àdmin` and `ad\u200bmin` count as `admin`) with the
+ * address, and the address alone.
+ */
 function loginKeys(c: Context<AppEnv>, username: string): { userKey: string; address: string } {
   const address = c.get("clientIp");
-  // Usernames are unique regardless of case; the address goes last (it never holds "|").
-  const name = username.trim().toLowerCase().slice(0, MAX_USERNAME_KEY_LENGTH);
-  return { userKey: `${name}|${address}`, address };
+  // The address goes last (it never holds "|").
+  return { userKey: `${foldLoginName(username)}|${address}`, address };
 }
 
 function rejectLogin(
@@ -179,30 +179,52 @@ function rejectLogin(
 }
 
 /**
- * The throttle of `DOCS_AUTH=basic` (the docs router's `throttle` option): the same
- * username+address and address limits as POST /auth/token, so guesses cannot be split between
- * the two. Docs checks are remembered after a success, so only failures are counted here.
+ * The throttle of `DOCS_AUTH=basic` (the docs router's `throttle` option): exactly what POST
+ * /auth/token does ({@link throttleLogin}): each attempt counted against the same
+ * username+address and address limits before its password is verified, so guesses can neither
+ * be split between the two nor slip past the limit in parallel. Remembered successes are not
+ * attempts and are not counted.
  */
 export function docsCredentialThrottle(): CredentialThrottle {
+  return { attempt: (c, username) => throttleLogin(c, username, "docs") };
+}
+
+/**
+ * Count a `current_password` check (PATCH /users/{self}) as a login attempt of that user,
+ * before it is verified: against the username+address and address limits of
+ * {@link throttleLogin}, and against the username from any address (a stolen access token used
+ * from many addresses gets no more guesses). The (`RATE_LIMIT_LOGIN_MAX` + 1)th wrong guess in
+ * the window is 429. A right password clears that user's counts.
+ */
+export async function throttlePasswordCheck(
+  c: Context<AppEnv>,
+  user: { id: number; username: string },
+): Promise<LoginAttempt> {
+  const { rateLimiter } = c.get("deps");
+  // "#" cannot occur in a folded username key, which always ends in "|<address>".
+  const anyAddressKey = `#${user.id}`;
+  const anyAddress = await rateLimiter.hit(rateLimiter.login, anyAddressKey);
+  record(c, anyAddress);
+  if (isExceeded(anyAddress)) {
+    throw tooManyRequests(c, anyAddress, "login", "Too many password attempts");
+  }
+  const attempt = await throttleLogin(c, user.username);
   return {
-    async beforeAttempt(c, username) {
-      const { rateLimiter } = c.get("deps");
-      const { userKey, address } = loginKeys(c, username);
-      const [perUser, perAddress] = await Promise.all([
-        rateLimiter.peek(rateLimiter.login, userKey),
-        rateLimiter.peek(rateLimiter.loginAddress, address),
-      ]);
-      record(c, perUser);
-      record(c, perAddress);
-      rejectLogin(c, perUser, perAddress, isUsedUp, "docs");
-    },
-    async afterFailure(c, username) {
-      const { rateLimiter } = c.get("deps");
-      const { userKey, address } = loginKeys(c, username);
-      await Promise.all([
-        rateLimiter.hit(rateLimiter.login, userKey),
-        rateLimiter.hit(rateLimiter.loginAddress, address),
-      ]);
+    succeeded: async () => {
+      await Promise.all([attempt.succeeded(), rateLimiter.clear(rateLimiter.login, anyAddressKey)]);
     },
   };
+}
+
+/**
+ * Count an attempt of a non-admin to rename themselves (`RATE_LIMIT_RENAME_MAX` per
+ * `RATE_LIMIT_RENAME_WINDOW`, whatever the outcome), before the database is asked: a 409
+ * "Username already taken" tells whether a name exists, so this bounds how many names one
+ * account can probe.
+ */
+export async function throttleRename(c: Context<AppEnv>, userId: number): Promise<void> {
+  const { rateLimiter } = c.get("deps");
+  const status = await rateLimiter.hit(rateLimiter.rename, `u:${userId}`);
+  record(c, status);
+  if (isExceeded(status)) throw tooManyRequests(c, status, "rename", "Too many username changes");
 }

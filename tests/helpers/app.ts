@@ -10,7 +10,7 @@ import type { AppDeps } from "@/lib/app-env.ts";
 import type { TokenAuthenticator } from "@/lib/authenticator.ts";
 import { type Clock, ManualClock } from "@/lib/clock.ts";
 import { createMetrics } from "@/lib/metrics.ts";
-import { type Argon2Params, PasswordHasher } from "@/lib/passwords.ts";
+import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 
 /** Cheap Argon2id parameters so tests stay fast; production uses the defaults. */
@@ -62,6 +62,9 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     RATE_LIMIT_API_MAX: "100000000",
     RATE_LIMIT_LOGIN_MAX: "1000000",
     RATE_LIMIT_LOGIN_IP_MAX: "1000000",
+    RATE_LIMIT_AUTH_FAILURE_MAX: "1000000",
+    RATE_LIMIT_RENAME_MAX: "1000000",
+    PASSWORD_HASH_QUEUE_LIMIT: "100000",
     ...env,
   });
 }
@@ -79,7 +82,12 @@ export async function createTestApp(
   const deps = await createDeps(config, {
     db,
     clock,
-    passwords: new PasswordHasher(config.auth.secretKey, TEST_ARGON2),
+    passwords: new PasswordHasher(
+      config.auth.secretKey,
+      TEST_ARGON2,
+      undefined,
+      hashQueueLimits(config.auth.hashQueueLimit),
+    ),
     metrics: createMetrics({ version: "test", poolStats: () => db.stats() }),
     authenticators: options.authenticators ?? [],
     // Tests that need the periodic reload call `deps.versions.start()`.

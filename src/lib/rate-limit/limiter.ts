@@ -84,6 +84,10 @@ export interface RateLimiterOptions {
   login: RateLimitPolicy;
   /** Login attempts per client address, whatever the username. */
   loginAddress: RateLimitPolicy;
+  /** Failed token authentications per client address. */
+  authFailure: RateLimitPolicy;
+  /** Username changes per (non-admin) user. */
+  rename: RateLimitPolicy;
 }
 
 /** The service's rate limits over one store. */
@@ -91,6 +95,8 @@ export class RateLimiter {
   readonly api: RateLimitPolicy;
   readonly login: RateLimitPolicy;
   readonly loginAddress: RateLimitPolicy;
+  readonly authFailure: RateLimitPolicy;
+  readonly rename: RateLimitPolicy;
   readonly store: RateLimitStore;
   #fallback: MemoryRateLimitStore;
   #metrics: Metrics;
@@ -106,6 +112,8 @@ export class RateLimiter {
     this.api = options.api;
     this.login = options.login;
     this.loginAddress = options.loginAddress;
+    this.authFailure = options.authFailure;
+    this.rename = options.rename;
   }
 
   /** Count one hit on `key` under `policy`; never throws (see the module notes). */
@@ -225,5 +233,11 @@ export async function createRateLimiter(
       rateLimit.loginAddressMax,
       rateLimit.loginWindowMs,
     ),
+    authFailure: rateLimitPolicy(
+      "auth-failure",
+      rateLimit.authFailureMax,
+      rateLimit.authFailureWindowMs,
+    ),
+    rename: rateLimitPolicy("rename", rateLimit.renameMax, rateLimit.renameWindowMs),
   });
 }

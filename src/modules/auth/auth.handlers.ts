@@ -41,7 +41,9 @@ export const login: AppRouteHandler<LoginRoute> = async (c) => {
   const deps = c.var.deps;
   // Counted before the password is verified: 429 once this username+address or address is over.
   const attempt = await throttleLogin(c, credentials.username);
-  const check = await checkCredentials(deps, credentials.username, credentials.password);
+  const check = await checkCredentials(deps, credentials.username, credentials.password, {
+    client: c.var.clientIp,
+  });
   // `check.outcome` is the one result of this attempt: login metrics and limits hook in here.
   deps.metrics.authLogins.inc({ outcome: check.outcome === "success" ? "success" : "failure" });
   if (check.outcome !== "success") throw new UnauthorizedError(INVALID_CREDENTIALS);

@@ -6,6 +6,8 @@
  */
 import type { AppDeps } from "@/lib/app-env.ts";
 import { getAppLogger } from "@/lib/logger.ts";
+import type { HashOptions } from "@/lib/passwords.ts";
+import { isUsername } from "@/lib/usernames.ts";
 import { generateToken, hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
 import {
   deleteSession,
@@ -42,20 +44,27 @@ export type CredentialCheck =
 /**
  * Verify a username and password. Unknown users are verified against a dummy hash and
  * deactivated users' passwords are still checked, so every failure costs one Argon2id run and
- * the answers cannot tell them apart. A hash made with weaker parameters is upgraded.
+ * the answers cannot tell them apart. A name outside the username rule is an unknown user
+ * without asking the database (MySQL's collation would match look-alikes such as `ａｄｍｉｎ` to
+ * `admin`). A hash made with weaker parameters is upgraded.
+ *
+ * @param options.client whose hashing this is (the client address), for the fair hash queue
  */
 export async function checkCredentials(
   deps: Pick<AppDeps, "db" | "passwords">,
   username: string,
   password: string,
+  options: HashOptions = {},
 ): Promise<CredentialCheck> {
-  const found = await findUserWithHashByUsername(deps.db, username);
+  const found = isUsername(username)
+    ? await findUserWithHashByUsername(deps.db, username)
+    : undefined;
   if (!found) {
-    await deps.passwords.verifyDummy(password);
+    await deps.passwords.verifyDummy(password, options);
     return { outcome: "unknown_user" };
   }
   const { passwordHash, ...user } = found;
-  const { valid, needsRehash } = await deps.passwords.verify(password, passwordHash);
+  const { valid, needsRehash } = await deps.passwords.verify(password, passwordHash, options);
   if (!valid) return { outcome: "wrong_password" };
   if (!user.activated) return { outcome: "deactivated" };
   if (needsRehash) {

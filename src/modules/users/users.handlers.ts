@@ -1,5 +1,8 @@
+import type { Context } from "hono";
+import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
 import { NotFoundError } from "@/lib/errors.ts";
+import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
 import { findUserById, listUsers as findUsers } from "@/modules/users/users.repository.ts";
 import type {
   CreateUserRoute,
@@ -48,12 +51,20 @@ export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
 
 export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
+  const actor = c.var.user;
+  // The limiter helpers take the plain app context; this one only adds typed auth variables.
+  const plain = c as unknown as Context<AppEnv>;
   const user = await service.changeUser(
     c.var.deps,
-    c.var.user,
+    actor,
     c.var.session?.id,
     user_id,
     c.req.valid("json"),
+    {
+      passwordCheck: () => throttlePasswordCheck(plain, actor),
+      rename: () => throttleRename(plain, actor.id),
+      client: c.var.clientIp,
+    },
   );
   return c.json(toUserBody(user), 200);
 };

@@ -70,7 +70,10 @@ export const updateUser = defineRoute({
     "other sessions are revoked). Admins also change `role_id` and `activated` (deactivation " +
     "revokes every session) and may reset a user's password without the current one. An " +
     "admin account is changed only by its owner, and the last active admin cannot be demoted " +
-    "or deactivated (409).",
+    "or deactivated (409). Each `current_password` check counts as a login attempt of that " +
+    "user (429 past the login limit, whether right or wrong), and a non-admin's username " +
+    "changes are limited (`RATE_LIMIT_RENAME_MAX`; 429), since a 409 tells whether a name is " +
+    "taken.",
   middleware: [requireAuth({ scopes: ["users:write"] }), requireSelfOrAdmin("user_id")] as const,
   request: {
     params: UserIdParamsSchema,

@@ -7,10 +7,10 @@ import {
   PASSWORD_NOT_WELL_FORMED,
 } from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import { USERNAME_PATTERN } from "@/lib/usernames.ts";
 import type { UserRecord } from "@/modules/users/users.repository.ts";
 
-/** Usernames: 3 to 64 letters, digits, `_`, `.` or `-` (the same rule as ADMIN_USERNAME). */
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,64}$/;
+export { USERNAME_PATTERN };
 
 export const UsernameSchema = z.string().regex(USERNAME_PATTERN, {
   message: "Expected 3 to 64 letters, digits, '_', '.' or '-'",

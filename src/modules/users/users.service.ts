@@ -76,6 +76,16 @@ export interface UserUpdate {
   activated?: boolean | undefined;
 }
 
+/** Throttles {@link changeUser} applies; the handler binds them to the request. */
+export interface ChangeUserGuards {
+  /** Before a `current_password` is verified: count it as a login attempt (429 when over). */
+  passwordCheck?: () => Promise<{ succeeded(): Promise<void> }>;
+  /** Before a non-admin's rename reaches the database: count it (429 when over). */
+  rename?: () => Promise<void>;
+  /** The client address, for the fair hash queue. */
+  client?: string | undefined;
+}
+
 /** Whether `target` stops being an active admin after `changes`. */
 function losesActiveAdmin(target: UserRecord, changes: UserChanges): boolean {
   if (target.role !== "admin" || !target.activated) return false;
@@ -132,6 +142,7 @@ export async function changeUser(
   actorSessionId: number | undefined,
   targetId: number,
   update: UserUpdate,
+  guards: ChangeUserGuards = {},
 ): Promise<UserRecord> {
   const isAdmin = actor.role === "admin";
   const self = actor.id === targetId;
@@ -165,12 +176,19 @@ export async function changeUser(
   if (update.activated !== undefined && update.activated !== target.activated) {
     changes.activated = update.activated;
   }
+  // A 409 would tell a user which names exist: their renames are counted (admins list users).
+  if (changes.username !== undefined && !isAdmin) await guards.rename?.();
   if (update.password !== undefined) {
     if (self) {
+      // Counted before it is verified, like a login: a stolen access token is no oracle.
+      const attempt = await guards.passwordCheck?.();
       const stored = await findUserWithHashById(deps.db, targetId);
       const check = stored &&
-        await deps.passwords.verify(update.current_password!, stored.passwordHash);
+        await deps.passwords.verify(update.current_password!, stored.passwordHash, {
+          client: guards.client,
+        });
       if (!check?.valid) throw new ForbiddenError("Current password is incorrect");
+      await attempt?.succeeded();
     }
     changes.passwordHash = await deps.passwords.hash(update.password);
   }
