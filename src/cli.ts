@@ -15,6 +15,7 @@ import { AppError } from "@/lib/errors.ts";
 import { getAppLogger, setupLogging } from "@/lib/logger.ts";
 import { PasswordHasher } from "@/lib/passwords.ts";
 import { startService } from "@/main.ts";
+import { breakGlass, type BreakGlassAction } from "@/modules/users/break-glass.ts";
 import { createAdmin } from "@/modules/users/create-admin.ts";
 
 /** The service version, from deno.json. */
@@ -33,6 +34,13 @@ Commands:
                    --password <pw>     visible to other local users; prefer --password-stdin
                  without either, ADMIN_PASSWORD is used
   purge-tokens   Delete expired sessions now (the service also does it on TOKEN_PURGE_CRON)
+  deactivate-user --username <name>
+                 Break glass: deactivate an account (admins included) and revoke every
+                 session it has
+  reactivate-user --username <name>
+                 Reactivate an account (it logs in again with its password)
+  revoke-sessions --username <name>
+                 Log an account (admins included) out of every device
   healthcheck    Exit 0 when http://127.0.0.1:$PORT/readyz answers 200 within 2 s, else 1
 
 Options:
@@ -90,7 +98,43 @@ export function healthcheckUrl(config: Pick<Config, "http">): string {
   return `http://${target}:${port}/readyz`;
 }
 
+/** A break-glass command: `<command> --username NAME`, over the database, no HTTP. */
+function breakGlassCommand(action: BreakGlassAction): Command {
+  return async (args) => {
+    const flags = parseFlags(args, { username: { type: "string" } });
+    if (flags.username === undefined || flags.username === "") {
+      throw new UsageError("--username <name> is required");
+    }
+    const config = await prepare();
+    const db = await openDatabase(config.database);
+    try {
+      const result = await breakGlass({ db, clock: systemClock }, action, flags.username);
+      const { user } = result;
+      const who = `"${user.username}" (id ${user.id}, ${user.role})`;
+      const state = user.activated ? "active" : "deactivated";
+      const what = action === "revoke-sessions"
+        ? `Revoked ${result.revokedSessions} session(s) of ${who}; the account is ${state}`
+        : result.changed
+        ? `${action === "deactivate" ? "Deactivated" : "Reactivated"} ${who}`
+        : `${who} was already ${state}`;
+      const revoked = action === "deactivate"
+        ? `; revoked ${result.revokedSessions} session(s)`
+        : "";
+      console.log(`${what}${revoked}`);
+      if (result.activeAdmins === 0) {
+        console.error("Warning: no active admin remains; create one with create-admin");
+      }
+    } finally {
+      await db.close();
+    }
+    return 0;
+  };
+}
+
 const COMMANDS: Record<string, Command> = {
+  "deactivate-user": breakGlassCommand("deactivate"),
+  "reactivate-user": breakGlassCommand("reactivate"),
+  "revoke-sessions": breakGlassCommand("revoke-sessions"),
   serve: async (args) => {
     parseFlags(args, {});
     const config = await prepare();

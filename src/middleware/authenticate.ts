@@ -12,7 +12,12 @@ import type { AuthMethod, Principal } from "@/lib/authenticator.ts";
 import { ForbiddenError, InsufficientScopeError, UnauthorizedError } from "@/lib/errors.ts";
 import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
 import { missingScopes, type Scope, scopesOfRole } from "@/lib/scopes.ts";
-import { limitAuthenticatedRequest, markAuthenticating } from "@/middleware/rate-limit.ts";
+import {
+  countAuthFailure,
+  limitAuthenticatedRequest,
+  markAuthenticating,
+  rejectOverAuthFailures,
+} from "@/middleware/rate-limit.ts";
 
 export { BEARER_SCHEME_NAME };
 
@@ -94,10 +99,13 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
   const middleware: MiddlewareHandler<AppEnv> = async function requireAuth(c, next) {
     const token = bearerToken(c.req.header("authorization"));
     if (token === undefined) throw new UnauthorizedError("Not authenticated");
+    // An address guessing tokens is refused before any authenticator does I/O.
+    await rejectOverAuthFailures(c);
     const authenticator = c.var.deps.authenticators.find((candidate) => candidate.accepts(token));
     // A token no authenticator accepts cannot exist: no lookup at all.
     const principal = authenticator && await authenticator.authenticate(token, c);
     if (!principal || !principal.user.activated) {
+      await countAuthFailure(c);
       throw new UnauthorizedError("Invalid or expired access token", INVALID_TOKEN_CHALLENGE);
     }
     c.set("principal", principal);

@@ -114,6 +114,27 @@ export async function limitAuthenticatedRequest(
   if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
 }
 
+/**
+ * Before a presented bearer token goes to any authenticator: 429 when the caller's address has
+ * used up its failed authentications (`RATE_LIMIT_AUTH_FAILURE_MAX` per
+ * `RATE_LIMIT_AUTH_FAILURE_WINDOW`), so guessing tokens never reaches the database. Only a
+ * peek: valid tokens cost nothing; failures are counted by {@link countAuthFailure}.
+ */
+export async function rejectOverAuthFailures(c: Context<AppEnv>): Promise<void> {
+  const { rateLimiter } = c.get("deps");
+  const status = await rateLimiter.peek(rateLimiter.authFailure, `a:${c.get("clientIp")}`);
+  if (status.count >= status.policy.max) {
+    record(c, status);
+    throw tooManyRequests(c, status, "auth_failure", "Too many failed authentications");
+  }
+}
+
+/** Count a presented token that did not authenticate against the caller's address. */
+export async function countAuthFailure(c: Context<AppEnv>): Promise<void> {
+  const { rateLimiter } = c.get("deps");
+  record(c, await rateLimiter.hit(rateLimiter.authFailure, `a:${c.get("clientIp")}`));
+}
+
 /** A counted login attempt; report a correct password with {@link LoginAttempt.succeeded}. */
 export interface LoginAttempt {
   /** The password was right: forget this username's failures from this address. */

@@ -1,17 +1,26 @@
 import type { AppRouteHandler } from "@/lib/router.ts";
 import { ServiceUnavailableError } from "@/lib/errors.ts";
+import { ReadinessCheck } from "@/modules/health/readiness.ts";
 import type { LivezRoute, ReadyzRoute } from "@/modules/health/health.routes.ts";
 
 /** How long `/readyz` waits for the database before answering 503. */
 const READINESS_PING_MS = 1_000;
+
+/** One rationed check per database (an app's deps hold one). */
+const checks = new WeakMap<object, ReadinessCheck>();
 
 export const livez: AppRouteHandler<LivezRoute> = (c) => c.json({ status: "ok" as const }, 200);
 
 export const readyz: AppRouteHandler<ReadyzRoute> = async (c) => {
   const { db, lifecycle } = c.get("deps");
   if (lifecycle.shuttingDown) throw new ServiceUnavailableError("Shutting down");
+  let check = checks.get(db);
+  if (!check) {
+    check = new ReadinessCheck(() => db.ping(READINESS_PING_MS));
+    checks.set(db, check);
+  }
   try {
-    await db.ping(READINESS_PING_MS);
+    await check.check();
   } catch (error) {
     throw new ServiceUnavailableError("Database unavailable", { cause: error });
   }

@@ -1,0 +1,99 @@
+/**
+ * Break-glass account commands for operators with database access (the `deactivate-user`,
+ * `reactivate-user` and `revoke-sessions` CLI commands). They act on any account, admins
+ * included: the API lets no admin touch another admin, so a compromised or rogue admin can only
+ * be contained from here. Each action is logged as a warning for the audit trail.
+ *
+ * @module
+ */
+import type { AppDeps } from "@/lib/app-env.ts";
+import { NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { isUsername } from "@/lib/usernames.ts";
+import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
+import {
+  countActiveAdmins,
+  findUserById,
+  findUserWithHashByUsername,
+  updateUser,
+  type UserRecord,
+} from "@/modules/users/users.repository.ts";
+
+/** What an operator can do to an account. */
+export type BreakGlassAction = "deactivate" | "reactivate" | "revoke-sessions";
+
+/** What {@link breakGlass} did. */
+export interface BreakGlassResult {
+  /** The account after the action. */
+  user: UserRecord;
+  /** Whether `activated` changed (false when it already was as asked). */
+  changed: boolean;
+  /** Sessions deleted (every device logged out). */
+  revokedSessions: number;
+  /** Active admins left afterwards (0: create one with `create-admin`). */
+  activeAdmins: number;
+}
+
+async function findByName(
+  deps: Pick<AppDeps, "db">,
+  username: string,
+): Promise<UserRecord> {
+  // A name outside the rule names no account (and MySQL's collation would match look-alikes).
+  if (!isUsername(username)) {
+    throw new ValidationError([{
+      path: "username",
+      message: "Expected 3 to 64 letters, digits, '_', '.' or '-'",
+    }], "Invalid username");
+  }
+  const found = await findUserWithHashByUsername(deps.db, username);
+  if (!found) throw new NotFoundError(`No user named "${username}"`);
+  const { passwordHash: _hash, ...user } = found;
+  return user;
+}
+
+/**
+ * Deactivate (and log out everywhere), reactivate, or log out everywhere the account named
+ * `username`, whatever its role.
+ *
+ * @throws {ValidationError} for a name outside the username rule
+ * @throws {NotFoundError} when no account has that name
+ * @example
+ * ```ts ignore
+ * const { revokedSessions } = await breakGlass(deps, "deactivate", "rogue-admin");
+ * ```
+ */
+export async function breakGlass(
+  deps: Pick<AppDeps, "db" | "clock">,
+  action: BreakGlassAction,
+  username: string,
+): Promise<BreakGlassResult> {
+  const target = await findByName(deps, username);
+  let changed = false;
+  let revokedSessions = 0;
+  if (action === "deactivate" || action === "reactivate") {
+    const activated = action === "reactivate";
+    if (target.activated !== activated) {
+      await updateUser(deps.db, target.id, { activated }, deps.clock.now());
+      changed = true;
+    }
+  }
+  if (action === "deactivate" || action === "revoke-sessions") {
+    revokedSessions = await deleteUserSessions(deps.db, target.id);
+  }
+  const user = await findUserById(deps.db, target.id);
+  if (!user) throw new NotFoundError(`No user named "${username}"`);
+  const activeAdmins = await countActiveAdmins(deps.db);
+  getAppLogger("break-glass").warning(
+    "Operator {action} of user {username} (id {user_id}, {role}): {revoked} session(s) revoked",
+    {
+      action,
+      username: user.username,
+      user_id: user.id,
+      role: user.role,
+      changed,
+      revoked: revokedSessions,
+      active_admins: activeAdmins,
+    },
+  );
+  return { user, changed, revokedSessions, activeAdmins };
+}
