@@ -82,8 +82,9 @@ header; quote it when reporting a problem). Validation failures (422) list each 
 gets 426 with the latest supported version; a deprecated one gets \`Deprecation\` and
 \`Sunset\` headers. No header: allowed.
 
-**Rate limits.** Logins are throttled per username and client address; the whole API per
-caller. A refused request gets 429 with \`Retry-After\`.
+**Rate limits.** Logins (and \`current_password\` checks) are throttled per username and client
+address, failed bearer tokens per address, renames per user; the whole API per caller. A
+refused request gets 429 with \`Retry-After\`.
 
 **Pagination.** Lists take \`page\` (from 1) and \`limit\` (1 to 100) and answer
 \`{page, limit, total, <items>}\` in a stable order.`;
