@@ -370,8 +370,13 @@ for (const dialect of DIALECTS) {
       }
       const seconds = (performance.now() - started) / 1000;
       assert(asked > 20, `only ${asked} sequential probes`);
-      // One ping for the parallel wave, then at most one per 250 ms.
-      assert(pings <= 2 + Math.ceil(seconds * 4), `${pings} pings for ${200 + asked} probes`);
+      // One ping for the parallel wave, then at most four per second.
+      assert(pings <= 1 + 4 * Math.ceil(seconds + 1), `${pings} pings for ${200 + asked} probes`);
+      // A probe after a quiet second gets a fresh answer: an outage shows at once.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const before = pings;
+      assertEquals(await statusOf(t.request("GET", "/readyz")), 200);
+      assertEquals(pings, before + 1);
     } finally {
       await t.close();
     }
