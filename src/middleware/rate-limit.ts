@@ -222,7 +222,7 @@ export async function throttlePasswordCheck(
   user: { id: number; username: string },
 ): Promise<LoginAttempt> {
   const { rateLimiter } = c.get("deps");
-  // "#" cannot occur in a folded username key, which always ends in "|<address>".
+  // Never equal to a username key, which always holds "|<address>".
   const anyAddressKey = `#${user.id}`;
   const anyAddress = await rateLimiter.hit(rateLimiter.login, anyAddressKey);
   record(c, anyAddress);
