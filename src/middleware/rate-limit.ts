@@ -114,15 +114,44 @@ export async function limitAuthenticatedRequest(
   if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
 }
 
+/** Addresses remembered per instance as having failed to authenticate lately. */
+const FAILED_ADDRESSES_MAX = 10_000;
+
+/**
+ * Per limiter: address -> until when (epoch ms) it counts as recently failed on this instance.
+ * Only those addresses are looked up in the store before authenticating, so a client that never
+ * failed here costs no extra store command per request.
+ */
+const recentlyFailed = new WeakMap<object, Map<string, number>>();
+
+function failedAddresses(c: Context<AppEnv>): Map<string, number> {
+  const { rateLimiter } = c.get("deps");
+  let map = recentlyFailed.get(rateLimiter);
+  if (!map) {
+    map = new Map();
+    recentlyFailed.set(rateLimiter, map);
+  }
+  return map;
+}
+
 /**
  * Before a presented bearer token goes to any authenticator: 429 when the caller's address has
  * used up its failed authentications (`RATE_LIMIT_AUTH_FAILURE_MAX` per
  * `RATE_LIMIT_AUTH_FAILURE_WINDOW`), so guessing tokens never reaches the database. Only a
- * peek: valid tokens cost nothing; failures are counted by {@link countAuthFailure}.
+ * peek, and only for addresses that failed on this instance within the window: valid tokens of
+ * other clients cost nothing. Failures are counted by {@link countAuthFailure}.
  */
 export async function rejectOverAuthFailures(c: Context<AppEnv>): Promise<void> {
-  const { rateLimiter } = c.get("deps");
-  const status = await rateLimiter.peek(rateLimiter.authFailure, `a:${c.get("clientIp")}`);
+  const address = c.get("clientIp");
+  const failed = failedAddresses(c);
+  const until = failed.get(address);
+  if (until === undefined) return;
+  const { rateLimiter, clock } = c.get("deps");
+  if (until <= clock.now().getTime()) {
+    failed.delete(address);
+    return;
+  }
+  const status = await rateLimiter.peek(rateLimiter.authFailure, `a:${address}`);
   if (status.count >= status.policy.max) {
     record(c, status);
     throw tooManyRequests(c, status, "auth_failure", "Too many failed authentications");
@@ -131,8 +160,18 @@ export async function rejectOverAuthFailures(c: Context<AppEnv>): Promise<void> 
 
 /** Count a presented token that did not authenticate against the caller's address. */
 export async function countAuthFailure(c: Context<AppEnv>): Promise<void> {
-  const { rateLimiter } = c.get("deps");
-  record(c, await rateLimiter.hit(rateLimiter.authFailure, `a:${c.get("clientIp")}`));
+  const { rateLimiter, clock } = c.get("deps");
+  const address = c.get("clientIp");
+  const status = await rateLimiter.hit(rateLimiter.authFailure, `a:${address}`);
+  record(c, status);
+  const failed = failedAddresses(c);
+  // Re-inserted at the end: the map's order is the order of the latest failures.
+  failed.delete(address);
+  failed.set(address, clock.now().getTime() + status.resetMs);
+  if (failed.size > FAILED_ADDRESSES_MAX) {
+    const oldest = failed.keys().next().value;
+    if (oldest !== undefined) failed.delete(oldest);
+  }
 }
 
 /** A counted login attempt; report a correct password with {@link LoginAttempt.succeeded}. */
