@@ -311,6 +311,22 @@ for (const dialect of DIALECTS) {
           return session.authenticate(token, c);
         },
       });
+      // A client that never failed costs no look at the failure count.
+      const peeked: string[] = [];
+      const limiter = t.deps.rateLimiter;
+      const peek = limiter.peek.bind(limiter);
+      limiter.peek = (policy, key) => {
+        peeked.push(`${policy.name}:${key}`);
+        return peek(policy, key);
+      };
+      assertEquals(
+        await statusOf(
+          from(t, "198.51.100.77", "GET", "/auth/me", { headers: bearer(alice.token) }),
+        ),
+        200,
+      );
+      assertEquals(peeked.filter((k) => k.startsWith("auth-failure:")), []);
+      lookups = 0;
       const attacker = "203.0.113.5";
       const guess = () => from(t, attacker, "GET", "/auth/me", { headers: bearer(randomToken()) });
       for (let i = 0; i < 5; i++) await expectProblem(await guess(), 401);
