@@ -22,6 +22,7 @@ import { cors } from "@/middleware/cors.ts";
 import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
 import { rejectWhileDraining } from "@/middleware/drain.ts";
 import { requestContext } from "@/middleware/request-context.ts";
+import { queryBudget } from "@/middleware/query-budget.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
 import { securityHeaders } from "@/middleware/security-headers.ts";
 import { staticFiles } from "@/middleware/static-files.ts";
@@ -104,6 +105,8 @@ export function createApp(deps: AppDeps) {
   app.use(cors(deps.config.http.corsOrigins));
   app.use(rejectWhileDraining(deps.lifecycle));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
+  // Every statement of a request draws on one database budget (and the server obeys it).
+  app.use(queryBudget({ ms: deps.config.database.queryTimeoutMs }));
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {

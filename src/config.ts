@@ -34,6 +34,8 @@ export interface Config {
     readonly poolSize: number;
     readonly queueLimit: number;
     readonly queryTimeoutMs: number;
+    /** Server-side limit on each list statement (MySQL); see README, Lists. */
+    readonly listQueryTimeoutMs: number;
   };
   readonly redisUrl: string | undefined;
   /** Prefix of every key the service writes to Redis (several services may share one). */
@@ -155,6 +157,7 @@ const EnvSchema = z.object({
   DB_POOL_SIZE: integer(10, 1, 1000),
   DB_QUEUE_LIMIT: integer(200, 0, 100_000),
   DB_QUERY_TIMEOUT: duration("5s"),
+  LIST_QUERY_TIMEOUT: duration("2s"),
   REDIS_URL: z.string().optional().refine(
     (value) => value === undefined || value === "" || /^rediss?:\/\/.+/.test(value),
     { message: "Expected redis://host:6379 or rediss://host:6379" },
@@ -288,6 +291,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       poolSize: e.DB_POOL_SIZE,
       queueLimit: e.DB_QUEUE_LIMIT,
       queryTimeoutMs: e.DB_QUERY_TIMEOUT,
+      listQueryTimeoutMs: e.LIST_QUERY_TIMEOUT,
     },
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

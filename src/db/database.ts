@@ -15,12 +15,35 @@ export interface ExecuteResult {
   affectedRows: number;
 }
 
+/** Per-statement options of {@link Queryable}. */
+export interface StatementOptions {
+  /**
+   * A limit the database server enforces on this statement (MySQL `MAX_EXECUTION_TIME`,
+   * MariaDB `max_statement_time`); past it the statement fails with
+   * {@link StatementTimeoutError}. SQLite runs in-process and ignores it.
+   */
+  serverTimeoutMs?: number;
+  /**
+   * This statement's own deadline instead of the query timeout and the request's budget (for
+   * migrations, whose index builds take as long as the table is large).
+   */
+  timeoutMs?: number;
+}
+
 /** Anything that runs SQL: the database itself, or an open transaction. */
 export interface Queryable {
   /** Run a statement that returns rows. */
-  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+    options?: StatementOptions,
+  ): Promise<T[]>;
   /** Run a statement that writes. */
-  execute(sql: string, params?: readonly SqlValue[]): Promise<ExecuteResult>;
+  execute(
+    sql: string,
+    params?: readonly SqlValue[],
+    options?: StatementOptions,
+  ): Promise<ExecuteResult>;
 }
 
 /** Connection pool occupancy, exported as metrics. */
@@ -81,6 +104,14 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** The server stopped a statement at its {@link StatementOptions.serverTimeoutMs}. */
+export class StatementTimeoutError extends Error {
+  override name = "StatementTimeoutError";
+  constructor(options?: ErrorOptions) {
+    super("Statement stopped by its server-side time limit", options);
+  }
+}
+
 /** One queue per deadline length: the adapters use a few fixed lengths. */
 const deadlineQueues = new Map<number, DeadlineQueue>();
 
@@ -96,6 +127,37 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
     queue,
     () => new DatabaseUnavailableError(`${what} did not finish within ${ms} ms`),
   );
+}
+
+/** Deadlines at given instants (a request's query budget), sorted by {@link DeadlineQueue.addAt}. */
+const instantDeadlines = new DeadlineQueue(0);
+
+/**
+ * Reject with {@link DatabaseUnavailableError} when `promise` is still pending at `at` (epoch
+ * ms); then call `onExpire` too, to stop the abandoned work.
+ */
+export function withDeadlineAt<T>(
+  promise: Promise<T>,
+  at: number,
+  what: string,
+  onExpire?: () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const deadline = instantDeadlines.addAt(at, () => {
+      reject(new DatabaseUnavailableError(`${what} did not finish in time`));
+      onExpire?.();
+    });
+    promise.then(
+      (value) => {
+        instantDeadlines.remove(deadline);
+        resolve(value);
+      },
+      (error) => {
+        instantDeadlines.remove(deadline);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** A timestamp column as an ISO 8601 UTC string, whichever form the driver returned. */

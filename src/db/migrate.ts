@@ -18,6 +18,8 @@ const MIGRATIONS_ROOT = new URL("../../migrations/", import.meta.url);
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 const LOCK_NAME = "items_api_migrations";
 const LOCK_WAIT_SECONDS = 60;
+/** A migration statement's deadline: index builds take as long as the table is large. */
+const STATEMENT_TIMEOUT_MS = 6 * 60 * 60 * 1000;
 
 /** Split a migration file into statements: each ends with `;` at the end of a line. */
 export function splitStatements(sql: string): string[] {
@@ -81,7 +83,9 @@ export async function migrate(
         ]);
         if (rows.length > 0) return false;
         // MySQL commits DDL implicitly; the lock is what keeps runners apart there.
-        for (const statement of migration.statements) await tx.execute(statement);
+        for (const statement of migration.statements) {
+          await tx.execute(statement, [], { timeoutMs: STATEMENT_TIMEOUT_MS });
+        }
         await tx.execute(
           "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
           [migration.version, migration.name, new Date().toISOString()],

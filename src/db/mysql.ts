@@ -16,11 +16,22 @@ import {
   type PoolStats,
   type Queryable,
   type SqlValue,
+  type StatementOptions,
+  StatementTimeoutError,
   TransactionConflictError,
   UniqueViolationError,
   withDeadline,
+  withDeadlineAt,
 } from "@/db/database.ts";
+import {
+  capStatement,
+  flavorOf,
+  SERVER_TIMEOUT_CODES,
+  type ServerFlavor,
+  StatementKiller,
+} from "@/db/mysql-limits.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
+import { statementDeadline } from "@/lib/query-budget.ts";
 
 /** Options of {@link openMysql}. */
 export interface MysqlOptions {
@@ -28,7 +39,10 @@ export interface MysqlOptions {
   poolSize: number;
   /** How many callers may wait for a connection before new ones fail at once. */
   queueLimit: number;
-  /** Longest a query (including the wait for a connection) may take. */
+  /**
+   * Longest a query (including the wait for a connection) may take; also the budget all
+   * statements of one request share (see `@/lib/query-budget.ts`).
+   */
   queryTimeoutMs: number;
 }
 
@@ -67,6 +81,9 @@ function translateError(error: unknown): unknown {
   if (e?.code === "ER_LOCK_DEADLOCK" || e?.code === "ER_LOCK_WAIT_TIMEOUT") {
     return new TransactionConflictError({ cause: error });
   }
+  if (e?.code && SERVER_TIMEOUT_CODES.has(e.code)) {
+    return new StatementTimeoutError({ cause: error });
+  }
   if (e?.code === "ER_DUP_ENTRY") {
     const key = /for key '([^']+)'/.exec(e.message ?? "")?.[1] ?? "unknown";
     return new UniqueViolationError(key, { cause: error });
@@ -101,12 +118,34 @@ class MysqlDatabase implements Database {
   #pool: Pool;
   #timeoutMs: number;
   #statementDeadlines: DeadlineQueue;
+  #killer: StatementKiller;
+  #flavor: Promise<ServerFlavor> | undefined;
 
-  constructor(core: CorePool, timeoutMs: number) {
+  constructor(core: CorePool, timeoutMs: number, killer: StatementKiller) {
     this.#core = core;
     this.#pool = core.promise();
     this.#timeoutMs = timeoutMs;
     this.#statementDeadlines = new DeadlineQueue(timeoutMs);
+    this.#killer = killer;
+  }
+
+  /** The deadline (epoch ms) of a statement starting now. */
+  #deadline(options: StatementOptions | undefined): number {
+    return options?.timeoutMs !== undefined
+      ? Date.now() + options.timeoutMs
+      : statementDeadline(this.#timeoutMs);
+  }
+
+  /** `sql` under the server-side limit `options` ask for, in the server's own syntax. */
+  async #capped(sql: string, options: StatementOptions | undefined): Promise<string> {
+    if (options?.serverTimeoutMs === undefined) return sql;
+    this.#flavor ??= this.#statement<Array<{ v: string }>>("SELECT VERSION() AS v", [])
+      .then((rows) => flavorOf(rows[0]?.v ?? ""))
+      .catch((error) => {
+        this.#flavor = undefined;
+        throw error;
+      });
+    return capStatement(sql, options.serverTimeoutMs, await this.#flavor);
   }
 
   /**
@@ -117,17 +156,28 @@ class MysqlDatabase implements Database {
    * after a partition it may be half-open, and mysql2 keeps a timed-out command pending on it
    * forever, which would starve the pool. A statement InnoDB chose as a deadlock victim was
    * rolled back and runs again, up to {@link DEADLOCK_ATTEMPTS} times in all.
+   *
+   * The deadline is the request's query budget (or `at`); a statement still running then is
+   * killed on the server as well, so the database stops working for a client that was told 503.
    */
-  #statement<T>(sql: string, params: readonly SqlValue[], attempt = 1): Promise<T> {
+  #statement<T>(
+    sql: string,
+    params: readonly SqlValue[],
+    attempt = 1,
+    at = statementDeadline(this.#timeoutMs),
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let conn: CorePoolConnection | undefined;
-      const deadline = this.#statementDeadlines.add(() => {
+      if (at <= Date.now()) {
+        return reject(new DatabaseUnavailableError("The request's database time is spent"));
+      }
+      const deadline = this.#statementDeadlines.addAt(at, () => {
         settled = true;
+        const threadId = conn?.threadId;
         conn?.destroy();
-        reject(
-          new DatabaseUnavailableError(`MySQL query did not finish within ${this.#timeoutMs} ms`),
-        );
+        this.#killer.kill(threadId);
+        reject(new DatabaseUnavailableError("MySQL query did not finish in time"));
       });
       /** Stop the deadline; return the connection, or destroy it when it may be broken. */
       const settle = (broken: boolean) => {
@@ -141,7 +191,7 @@ class MysqlDatabase implements Database {
         settle(translated instanceof DatabaseUnavailableError);
         if (isDeadlock(translated) && attempt < DEADLOCK_ATTEMPTS) {
           deadlockBackoff(attempt)
-            .then(() => this.#statement<T>(sql, params, attempt + 1))
+            .then(() => this.#statement<T>(sql, params, attempt + 1, at))
             .then(resolve, reject);
         } else {
           reject(translated);
@@ -170,9 +220,16 @@ class MysqlDatabase implements Database {
    * query would only duplicate this one, and a connection whose statement ran out of time is
    * destroyed by the caller either way.)
    */
-  async #run<T>(fn: (conn: PoolConnection) => Promise<T>, on: PoolConnection) {
+  async #run<T>(
+    fn: (conn: PoolConnection) => Promise<T>,
+    on: PoolConnection,
+    options?: StatementOptions,
+  ) {
     try {
-      return await withDeadline(fn(on), this.#timeoutMs, "MySQL query");
+      return await withDeadlineAt(fn(on), this.#deadline(options), "MySQL query", () => {
+        // The caller destroys the connection (the error is DatabaseUnavailableError).
+        this.#killer.kill(on.threadId);
+      });
     } catch (error) {
       throw translateError(error);
     }
@@ -180,25 +237,45 @@ class MysqlDatabase implements Database {
 
   #queryable(on: PoolConnection): Queryable {
     return {
-      query: <T>(sql: string, params: readonly SqlValue[] = []) =>
+      query: <T>(sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
         this.#run(async (c) => {
-          const [rows] = await c.query(sql, toParams(params));
+          const [rows] = await c.query(await this.#capped(sql, options), toParams(params));
           return rows as T[];
-        }, on),
-      execute: (sql: string, params: readonly SqlValue[] = []) =>
+        }, on, options),
+      execute: (sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
         this.#run(async (c): Promise<ExecuteResult> => {
-          const [header] = await c.query<ResultSetHeader>(sql, toParams(params));
+          const [header] = await c.query<ResultSetHeader>(
+            await this.#capped(sql, options),
+            toParams(params),
+          );
           return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
-        }, on),
+        }, on, options),
     };
   }
 
-  query<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.#statement<T[]>(sql, params);
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    options?: StatementOptions,
+  ): Promise<T[]> {
+    if (options === undefined) return this.#statement<T[]>(sql, params);
+    const at = this.#deadline(options);
+    return await this.#statement<T[]>(await this.#capped(sql, options), params, 1, at);
   }
 
-  async execute(sql: string, params: readonly SqlValue[] = []): Promise<ExecuteResult> {
-    const header = await this.#statement<ResultSetHeader>(sql, params);
+  async execute(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    options?: StatementOptions,
+  ): Promise<ExecuteResult> {
+    const header = options === undefined
+      ? await this.#statement<ResultSetHeader>(sql, params)
+      : await this.#statement<ResultSetHeader>(
+        await this.#capped(sql, options),
+        params,
+        1,
+        this.#deadline(options),
+      );
     return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
   }
 
@@ -301,6 +378,7 @@ class MysqlDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    this.#killer.close();
     await this.#pool.end();
   }
 }
@@ -308,17 +386,20 @@ class MysqlDatabase implements Database {
 /** Open a pooled MySQL database from a `mysql://user:pass@host:port/db` URL. */
 export function openMysql(options: MysqlOptions): Database {
   const url = new URL(options.url);
-  const core = mysql.createPool({
+  const server = {
     host: url.hostname,
     port: url.port ? Number(url.port) : 3306,
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database: decodeURIComponent(url.pathname.slice(1)),
+    connectTimeout: Math.min(options.queryTimeoutMs, 10_000),
+  };
+  const core = mysql.createPool({
+    ...server,
     connectionLimit: options.poolSize,
     maxIdle: options.poolSize,
     queueLimit: options.queueLimit,
     waitForConnections: true,
-    connectTimeout: Math.min(options.queryTimeoutMs, 10_000),
     enableKeepAlive: true,
     timezone: "Z",
     charset: "utf8mb4_unicode_ci",
@@ -331,5 +412,5 @@ export function openMysql(options: MysqlOptions): Database {
     // Sessions speak UTC so server-side time functions agree with the DATETIME values.
     conn.query("SET time_zone = '+00:00'", () => {});
   });
-  return new MysqlDatabase(core, options.queryTimeoutMs);
+  return new MysqlDatabase(core, options.queryTimeoutMs, new StatementKiller(server));
 }

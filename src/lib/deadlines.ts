@@ -41,24 +41,37 @@ export class DeadlineQueue {
   #newest: Entry | undefined;
   #size = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires. */
+  #timerAt = 0;
 
   constructor(readonly ms: number) {}
 
   /** Call `expire` unless {@link remove} is called within `ms`. */
   add(expire: () => void): Deadline {
-    const entry: Entry = {
-      at: Date.now() + this.ms,
-      expire,
-      prev: this.#newest,
-      next: undefined,
-      pending: true,
-    };
-    if (this.#newest) this.#newest.next = entry;
+    return this.addAt(Date.now() + this.ms, expire);
+  }
+
+  /**
+   * Call `expire` at `at` (epoch ms, no later than `ms` from now) unless {@link remove} is
+   * called first: for a deadline shared by several steps, such as a request's query budget.
+   * Such deadlines are rarely the newest, so the entry is linked in from the newest end, a few
+   * steps at most.
+   */
+  addAt(at: number, expire: () => void): Deadline {
+    let before = this.#newest;
+    while (before && before.at > at) before = before.prev;
+    const entry: Entry = { at, expire, prev: before, next: undefined, pending: true };
+    entry.next = before ? before.next : this.#oldest;
+    if (entry.next) entry.next.prev = entry;
+    else this.#newest = entry;
+    if (before) before.next = entry;
     else this.#oldest = entry;
-    this.#newest = entry;
     this.#size++;
-    if (this.#timer === undefined) this.#arm(this.ms);
-    else if (this.#size === 1) Deno.refTimer(this.#timer as unknown as number);
+    if (this.#timer === undefined) this.#arm(at - Date.now());
+    else if (at < this.#timerAt) {
+      clearTimeout(this.#timer);
+      this.#arm(at - Date.now());
+    } else if (this.#size === 1) Deno.refTimer(this.#timer as unknown as number);
     return entry;
   }
 
@@ -91,7 +104,8 @@ export class DeadlineQueue {
   }
 
   #arm(ms: number): void {
-    this.#timer = setTimeout(() => this.#expireDue(), ms);
+    this.#timerAt = Date.now() + Math.max(0, ms);
+    this.#timer = setTimeout(() => this.#expireDue(), Math.max(0, ms));
   }
 
   #expireDue(): void {

@@ -214,3 +214,14 @@ export class TooManyRequestsError extends AppError {
     });
   }
 }
+
+/**
+ * 422: a list whose filters no index serves (substring filters, a very broad `q`) would cost
+ * more than one request may; the client narrows the filter or searches with `q`.
+ */
+export class QueryTooCostlyError extends AppError {
+  override name = "QueryTooCostlyError";
+  constructor(detail: string, options?: AppErrorOptions) {
+    super(422, "query_too_costly", detail, options);
+  }
+}

@@ -1,18 +1,28 @@
 /**
  * One pagination helper for every list route: `page >= 1`, `1 <= limit <= 100` (default 20),
- * an optional `sort` from an allow-list, substring filters with LIKE wildcards escaped, and a
- * `{page, limit, total, <items>}` response.
+ * `page × limit <= 10 000`, an opaque `cursor` for keyset paging beyond, an optional `sort` from
+ * an allow-list, substring filters with LIKE wildcards escaped, and a
+ * `{page, limit, total, total_relation, next_cursor, <items>}` response.
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
+import type { SqlValue } from "@/db/database.ts";
+import type { CursorCodec, CursorPosition } from "@/lib/cursor.ts";
+import { ValidationError } from "@/lib/errors.ts";
 
 /** Most rows one page may hold. */
 export const MAX_PAGE_SIZE = 100;
 /** Rows per page when `limit` is absent. */
 export const DEFAULT_PAGE_SIZE = 20;
 
-/** `page` and `limit` query parameters; out-of-range values are 422, never clamped. */
+/**
+ * Deepest row `page`/`limit` reach (`page × limit`), and the count at which `total` stops
+ * counting: the ceiling Elasticsearch puts on `from + size` and `track_total_hits`.
+ */
+export const MAX_WINDOW = 10_000;
+
+/** `page`, `limit` and `cursor` query parameters; out-of-range values are 422, never clamped. */
 export const PageQuerySchema = z.object({
   page: z.coerce.number().int().min(1).default(1).openapi({
     param: { name: "page", in: "query" },
@@ -23,6 +33,11 @@ export const PageQuerySchema = z.object({
     param: { name: "limit", in: "query" },
     example: DEFAULT_PAGE_SIZE,
     description: `Rows per page, 1 to ${MAX_PAGE_SIZE}`,
+  }),
+  cursor: z.string().min(1).max(1024).optional().openapi({
+    param: { name: "cursor", in: "query" },
+    description: "The `next_cursor` of the previous page (same sort and filters); excludes " +
+      `\`page\`. Reaches any depth, where \`page × limit\` stops at ${MAX_WINDOW}`,
   }),
 });
 
@@ -85,12 +100,181 @@ export function pageBounds(page: number, limit: number): { limit: number; offset
   return { limit, offset: (page - 1) * limit };
 }
 
-/** The schema of a page of `item` under `key`, e.g. `{page, limit, total, items: [...]}`. */
+/**
+ * The schema of a page of `item` under `key`, e.g.
+ * `{page, limit, total, total_relation, next_cursor, items: [...]}`.
+ */
 export function pageSchema<K extends string, T extends z.ZodType>(key: K, item: T, name: string) {
   return z.object({
-    page: z.number().int().openapi({ example: 1 }),
+    page: z.number().int().nullable().openapi({
+      example: 1,
+      description: "The page number; null on a page reached through `cursor`",
+    }),
     limit: z.number().int().openapi({ example: DEFAULT_PAGE_SIZE }),
-    total: z.number().int().openapi({ example: 1, description: "Rows matching the filters" }),
+    total: z.number().int().openapi({
+      example: 1,
+      description: `Rows matching the filters, counted up to ${MAX_WINDOW} (see total_relation)`,
+    }),
+    total_relation: z.enum(["eq", "gte"]).openapi({
+      example: "eq",
+      description: "`eq`: total is exact; `gte`: at least total rows match (counting stopped)",
+    }),
+    next_cursor: z.string().nullable().openapi({
+      example: null,
+      description: "Pass as `cursor` for the next page; null on the last page",
+    }),
     ...({ [key]: z.array(item) } as { [P in K]: z.ZodArray<T> }),
   }).openapi(name);
+}
+
+/** How `total` relates to the real number of matches. */
+export type TotalRelation = "eq" | "gte";
+
+/** `total` for `count` rows counted with `LIMIT MAX_WINDOW + 1`. */
+export function cappedTotal(count: number): { total: number; relation: TotalRelation } {
+  return count > MAX_WINDOW
+    ? { total: MAX_WINDOW, relation: "gte" }
+    : { total: count, relation: "eq" };
+}
+
+/** A validated sort: the column, its direction and how its cursor values are bound. */
+export interface SortSpec {
+  /** The sort value as the API names it (`-name`), `id` when absent. */
+  key: string;
+  column: string;
+  idColumn: string;
+  descending: boolean;
+  /** Ordered by the id alone: cursors carry `[id]`. */
+  byId: boolean;
+  /** Cursor values are ISO timestamps, bound as dates. */
+  timestamp: boolean;
+}
+
+/**
+ * Resolve a validated `sort` value against the allow-list of `columns`.
+ *
+ * @example
+ * ```ts
+ * const spec = sortSpec("-created_at", { id: "id", created_at: "created_at" }, ["created_at"]);
+ * orderBy(spec); // "created_at DESC, id DESC"
+ * ```
+ */
+export function sortSpec<F extends string>(
+  sort: F | `-${F}` | undefined,
+  columns: Record<F, string>,
+  timestampFields: readonly F[] = [],
+  idColumn = "id",
+): SortSpec {
+  const descending = sort?.startsWith("-") ?? false;
+  const field = (sort === undefined ? undefined : descending ? sort.slice(1) : sort) as
+    | F
+    | undefined;
+  const column = field === undefined ? idColumn : columns[field];
+  return {
+    key: sort ?? "id",
+    column,
+    idColumn,
+    descending,
+    byId: column === idColumn,
+    timestamp: field !== undefined && timestampFields.includes(field),
+  };
+}
+
+/** The ORDER BY list of a sort; `id` breaks ties, in the same direction. */
+export function orderBy(spec: SortSpec): string {
+  const direction = spec.descending ? "DESC" : "ASC";
+  return spec.byId
+    ? `${spec.idColumn} ${direction}`
+    : `${spec.column} ${direction}, ${spec.idColumn} ${direction}`;
+}
+
+/**
+ * The condition selecting rows after `position` in the sort order (keyset pagination): an
+ * index range on (sort column, id), so a page costs the same at any depth.
+ */
+export function afterPosition(
+  spec: SortSpec,
+  position: CursorPosition,
+): { sql: string; params: SqlValue[] } {
+  const op = spec.descending ? "<" : ">";
+  if (position.length === 1) return { sql: `${spec.idColumn} ${op} ?`, params: [position[0]] };
+  const value: SqlValue = spec.timestamp ? new Date(position[0]) : position[0];
+  return {
+    sql: `(${spec.column} ${op} ? OR (${spec.column} = ? AND ${spec.idColumn} ${op} ?))`,
+    params: [value, value, position[1]],
+  };
+}
+
+/** Where a page starts: an offset (`page`) or the position after a cursor. */
+export type ListWindow =
+  | { offset: number; after?: undefined }
+  | { offset: 0; after: CursorPosition };
+
+/**
+ * The part of a list's identity a cursor is bound to: resource, sort and filters (not `limit`,
+ * which may change from page to page).
+ */
+export function listScope(
+  resource: string,
+  sort: SortSpec,
+  filters: Record<string, string | number | boolean | undefined>,
+): string {
+  const defined = Object.entries(filters).filter(([, value]) => value !== undefined).sort();
+  return `${resource}|${sort.key}|${JSON.stringify(defined)}`;
+}
+
+/**
+ * Check `page`, `limit` and `cursor` together and say where the page starts. 422 for a cursor
+ * with `page`, a cursor this query did not issue, or `page × limit` above {@link MAX_WINDOW}.
+ */
+export async function resolveWindow(options: {
+  page: number;
+  limit: number;
+  /** Whether the request named `page` (its default is 1). */
+  pageGiven: boolean;
+  cursor: string | undefined;
+  codec: CursorCodec;
+  scope: string;
+}): Promise<ListWindow> {
+  const { page, limit, cursor } = options;
+  if (cursor !== undefined) {
+    if (options.pageGiven) {
+      throw new ValidationError(
+        [{ path: "query.cursor", message: "Expected either cursor or page, not both" }],
+        "A cursor already says where the page starts: drop page",
+      );
+    }
+    const after = await options.codec.decode(options.scope, cursor);
+    if (!after) {
+      throw new ValidationError(
+        [{
+          path: "query.cursor",
+          message: "Expected a next_cursor issued by this list with the same sort and filters",
+        }],
+        "Invalid cursor",
+      );
+    }
+    return { offset: 0, after };
+  }
+  if (page * limit > MAX_WINDOW) {
+    throw new ValidationError(
+      [{
+        path: "query.page",
+        message: `Expected page × limit of at most ${MAX_WINDOW}; use cursor to read further`,
+      }],
+      `Pages end at row ${MAX_WINDOW}: follow next_cursor (the cursor parameter) to read further`,
+    );
+  }
+  return { offset: (page - 1) * limit };
+}
+
+/**
+ * The `Link` header pointing at the next page (RFC 8288): the request's own path and query
+ * with `cursor` set and `page` dropped, as a relative reference (right behind any proxy).
+ */
+export function nextLink(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl);
+  url.searchParams.delete("page");
+  url.searchParams.set("cursor", cursor);
+  return `<${url.pathname}${url.search}>; rel="next"`;
 }

@@ -1,4 +1,6 @@
-import { NotFoundError } from "@/lib/errors.ts";
+import { cursorCodec } from "@/lib/cursor.ts";
+import { NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { listScope, nextLink, resolveWindow, sortSpec } from "@/lib/pagination.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
 import * as repository from "@/modules/items/items.repository.ts";
 import {
@@ -9,7 +11,7 @@ import {
   type ListItemsRoute,
   type UpdateItemRoute,
 } from "@/modules/items/items.routes.ts";
-import { toItemBody } from "@/modules/items/items.schemas.ts";
+import { SEARCH_MAX_WORDS, toItemBody } from "@/modules/items/items.schemas.ts";
 
 export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
   const body = c.req.valid("json");
@@ -26,15 +28,55 @@ export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
 
 export const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
   const query = c.req.valid("query");
-  const { total, items } = await repository.listItems(c.get("deps").db, {
+  const { db, config } = c.get("deps");
+  const words = query.q === undefined ? undefined : repository.searchWords(query.q);
+  if (words !== undefined && (words.length === 0 || words.length > SEARCH_MAX_WORDS)) {
+    throw new ValidationError([{
+      path: "query.q",
+      message: `Expected 1 to ${SEARCH_MAX_WORDS} words of letters or digits`,
+    }]);
+  }
+  const sort = sortSpec(
+    query.sort,
+    repository.ITEM_SORT_COLUMNS,
+    repository.ITEM_TIMESTAMP_FIELDS,
+    "items.id",
+  );
+  const codec = cursorCodec(config.auth.secretKey);
+  const scope = listScope("items", sort, {
+    name: query.name,
+    description: query.description,
+    user_id: query.user_id,
+    q: words?.join(" "),
+  });
+  const window = await resolveWindow({
+    page: query.page,
+    limit: query.limit,
+    pageGiven: c.req.query("page") !== undefined,
+    cursor: query.cursor,
+    codec,
+    scope,
+  });
+  const page = await repository.listItems(db, {
     name: query.name,
     description: query.description,
     userId: query.user_id,
-    sort: query.sort,
-    page: query.page,
+    q: words,
+    sort,
+    window,
     limit: query.limit,
+    serverTimeoutMs: config.database.listQueryTimeoutMs,
   });
-  return c.json({ page: query.page, limit: query.limit, total, items: items.map(toItemBody) }, 200);
+  const next = page.next && await codec.encode(scope, page.next);
+  if (next) c.header("Link", nextLink(c.req.url, next));
+  return c.json({
+    page: window.after ? null : query.page,
+    limit: query.limit,
+    total: page.total,
+    total_relation: page.relation,
+    next_cursor: next ?? null,
+    items: page.rows.map(toItemBody),
+  }, 200);
 };
 
 export const getItem: AppRouteHandler<GetItemRoute> = async (c) => {

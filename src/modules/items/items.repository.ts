@@ -5,13 +5,16 @@
  * @module
  */
 import {
+  type Database,
   type Queryable,
   type SqlValue,
   toIsoTimestamp,
   UniqueViolationError,
 } from "@/db/database.ts";
+import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
+import type { CursorPosition } from "@/lib/cursor.ts";
 import { ConflictError } from "@/lib/errors.ts";
-import { containsPattern, orderByClause, pageBounds } from "@/lib/pagination.ts";
+import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 
 /** An item as stored. */
 export interface ItemRecord {
@@ -28,21 +31,30 @@ export interface ItemListQuery {
   name?: string | undefined;
   description?: string | undefined;
   userId?: number | undefined;
-  sort?: ItemSortKey | undefined;
-  page: number;
+  /** Full-text words, each matching a word prefix (see {@link searchWords}). */
+  q?: readonly string[] | undefined;
+  sort: SortSpec;
+  window: ListWindow;
   limit: number;
+  /** MySQL's server-side limit on each list statement. */
+  serverTimeoutMs: number;
 }
 
-type ItemSortField = "id" | "name" | "created_at" | "updated_at";
+/** A field `sort` may name. */
+export type ItemSortField = "id" | "name" | "created_at" | "updated_at";
 /** A `sort` value: a field, or a field prefixed with `-` for descending. */
 export type ItemSortKey = ItemSortField | `-${ItemSortField}`;
 
-const SORT_COLUMNS: Record<ItemSortField, string> = {
-  id: "id",
-  name: "name",
-  created_at: "created_at",
-  updated_at: "updated_at",
+/** The column of each sort field; qualified, as list statements join the FTS match set. */
+export const ITEM_SORT_COLUMNS: Record<ItemSortField, string> = {
+  id: "items.id",
+  name: "items.name",
+  created_at: "items.created_at",
+  updated_at: "items.updated_at",
 };
+
+/** Sort fields whose cursor values are timestamps. */
+export const ITEM_TIMESTAMP_FIELDS: readonly ItemSortField[] = ["created_at", "updated_at"];
 
 interface ItemRow {
   id: number;
@@ -54,6 +66,8 @@ interface ItemRow {
 }
 
 const COLUMNS = "id, user_id, name, description, created_at, updated_at";
+const COLUMNS_QUALIFIED =
+  "items.id, items.user_id, items.name, items.description, items.created_at, items.updated_at";
 
 function toItem(row: ItemRow): ItemRecord {
   return {
@@ -90,38 +104,75 @@ export async function findItemOwnerId(db: Queryable, id: number): Promise<number
   return rows[0] && Number(rows[0].user_id);
 }
 
-/** One page of items matching the filters, and how many match in all. */
+/** The words of a `q` search: runs of letters and digits, case folded by the index. */
+export function searchWords(q: string): string[] {
+  return q.match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * One page of items matching the filters, and how many match (exactly up to 10 000). `q`
+ * words must each begin a word of the name or the description (all of them: AND).
+ */
 export async function listItems(
-  db: Queryable,
+  db: Database,
   query: ItemListQuery,
-): Promise<{ total: number; items: ItemRecord[] }> {
-  const conditions: string[] = [];
-  const params: SqlValue[] = [];
+): Promise<ListPage<ItemRecord>> {
+  const filters: Condition[] = [];
+  const substrings: Condition[] = [];
+  if (query.userId !== undefined) filters.push({ sql: "user_id = ?", params: [query.userId] });
   if (query.name !== undefined) {
-    conditions.push("LOWER(name) LIKE LOWER(?) ESCAPE '!'");
-    params.push(containsPattern(query.name));
+    substrings.push({
+      sql: "LOWER(name) LIKE LOWER(?) ESCAPE '!'",
+      params: [containsPattern(query.name)],
+    });
   }
   if (query.description !== undefined) {
-    conditions.push("LOWER(description) LIKE LOWER(?) ESCAPE '!'");
-    params.push(containsPattern(query.description));
+    substrings.push({
+      sql: "LOWER(description) LIKE LOWER(?) ESCAPE '!'",
+      params: [containsPattern(query.description)],
+    });
   }
-  if (query.userId !== undefined) {
-    conditions.push("user_id = ?");
-    params.push(query.userId);
+  const words = query.q ?? [];
+  const search = words.length === 0 ? undefined : {
+    mysql: {
+      sql:
+        "id IN (SELECT item_id FROM items_search WHERE MATCH (body) AGAINST (? IN BOOLEAN MODE))",
+      params: [words.map((word) => `+${word}*`).join(" ")],
+    },
+    sqlite: {
+      sql: "SELECT rowid AS wid FROM items_fts WHERE items_fts MATCH ?",
+      params: [words.map((word) => `"${word}"*`).join(" ")],
+    },
+  };
+  const page = await listPage<ItemRow>(db, {
+    table: "items",
+    columns: COLUMNS_QUALIFIED,
+    sort: query.sort,
+    filters,
+    substrings,
+    ...(search ? { search } : {}),
+    window: query.window,
+    limit: query.limit,
+    serverTimeoutMs: query.serverTimeoutMs,
+    positionOf: (row) => positionOf(query.sort, row),
+    narrowHint: "use a longer name or description substring, add user_id, or search with q",
+  });
+  return { ...page, rows: page.rows.map(toItem) };
+}
+
+/** Where a page ending at `row` stops, in the sort's terms. */
+function positionOf(sort: SortSpec, row: ItemRow): CursorPosition {
+  const id = Number(row.id);
+  switch (sort.column) {
+    case "items.name":
+      return [row.name, id];
+    case "items.created_at":
+      return [toIsoTimestamp(row.created_at), id];
+    case "items.updated_at":
+      return [toIsoTimestamp(row.updated_at), id];
+    default:
+      return [id];
   }
-  const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";
-  const { limit, offset } = pageBounds(query.page, query.limit);
-  const rows = await db.query<ItemRow>(
-    `SELECT ${COLUMNS} FROM items${where} ORDER BY ${
-      orderByClause(query.sort, SORT_COLUMNS)
-    } LIMIT ? OFFSET ?`,
-    [...params, limit, offset],
-  );
-  const counted = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM items${where}`,
-    params,
-  );
-  return { total: Number(counted[0]?.n ?? 0), items: rows.map(toItem) };
 }
 
 /** Insert an item; a name the owner already uses is a `ConflictError` (409). */

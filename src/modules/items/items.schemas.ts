@@ -8,6 +8,11 @@ export const NAME_MAX_LENGTH = 255;
 /** Longest item description, in characters. */
 export const DESCRIPTION_MAX_LENGTH = 10_000;
 
+/** Longest `q`, in characters. */
+export const SEARCH_MAX_LENGTH = 200;
+/** Most words in one `q`. */
+export const SEARCH_MAX_WORDS = 8;
+
 /** Text the databases store and compare alike: well-formed Unicode without NUL. */
 function isPortableText(value: string): boolean {
   return value.isWellFormed() && !value.includes("\0");
@@ -79,6 +84,13 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
   user_id: idParam("user_id", { in: "query", description: "Only this owner's items" })
     .optional(),
   sort: sortParam(["id", "name", "created_at", "updated_at"]),
+  q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
+    param: { name: "q", in: "query" },
+    description: "Full-text search: every word (run of letters and digits) must begin a word " +
+      "of the name or the description, case- and accent-insensitive (`note blu` finds " +
+      `"Blue notebook"). At most ${SEARCH_MAX_WORDS} words. Combines with the other filters, ` +
+      "sort and cursor",
+  }),
 });
 
 export const ItemPageSchema = pageSchema("items", ItemSchema, "ItemPage");

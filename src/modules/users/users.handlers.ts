@@ -3,7 +3,14 @@ import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
 import { NotFoundError } from "@/lib/errors.ts";
 import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
-import { findUserById, listUsers as findUsers } from "@/modules/users/users.repository.ts";
+import { cursorCodec } from "@/lib/cursor.ts";
+import { listScope, nextLink, resolveWindow, sortSpec } from "@/lib/pagination.ts";
+import {
+  findUserById,
+  listUsers as findUsers,
+  USER_SORT_COLUMNS,
+  USER_TIMESTAMP_FIELDS,
+} from "@/modules/users/users.repository.ts";
 import type {
   CreateUserRoute,
   DeleteUserRoute,
@@ -31,15 +38,41 @@ export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
 
 export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
   const query = c.req.valid("query");
-  const { users, total } = await findUsers(c.var.deps.db, {
+  const { db, config } = c.var.deps;
+  const sort = sortSpec(query.sort, USER_SORT_COLUMNS, USER_TIMESTAMP_FIELDS, "u.id");
+  const codec = cursorCodec(config.auth.secretKey);
+  const scope = listScope("users", sort, {
+    username: query.username,
+    activated: query.activated,
+    role_id: query.role_id,
+  });
+  const window = await resolveWindow({
     page: query.page,
     limit: query.limit,
+    pageGiven: c.req.query("page") !== undefined,
+    cursor: query.cursor,
+    codec,
+    scope,
+  });
+  const page = await findUsers(db, {
     username: query.username,
     activated: query.activated,
     roleId: query.role_id,
-    sort: query.sort,
+    sort,
+    window,
+    limit: query.limit,
+    serverTimeoutMs: config.database.listQueryTimeoutMs,
   });
-  return c.json({ page: query.page, limit: query.limit, total, users: users.map(toUserBody) }, 200);
+  const next = page.next && await codec.encode(scope, page.next);
+  if (next) c.header("Link", nextLink(c.req.url, next));
+  return c.json({
+    page: window.after ? null : query.page,
+    limit: query.limit,
+    total: page.total,
+    total_relation: page.relation,
+    next_cursor: next ?? null,
+    users: page.rows.map(toUserBody),
+  }, 200);
 };
 
 export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {

@@ -3,9 +3,11 @@
  *
  * @module
  */
-import { type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
+import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
+import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
 import type { RoleName } from "@/lib/app-env.ts";
-import { containsPattern, orderByClause, pageBounds } from "@/lib/pagination.ts";
+import type { CursorPosition } from "@/lib/cursor.ts";
+import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 
 /** A user as stored, without the password hash. */
 export interface UserRecord {
@@ -98,49 +100,71 @@ export async function insertUser(
   return insertId;
 }
 
+/** A field `sort` may name. */
+export type UserSortField = "id" | "username" | "created_at";
+
+/** The column of each sort field. */
+export const USER_SORT_COLUMNS: Record<UserSortField, string> = {
+  id: "u.id",
+  username: "u.username",
+  created_at: "u.created_at",
+};
+
+/** Sort fields whose cursor values are timestamps. */
+export const USER_TIMESTAMP_FIELDS: readonly UserSortField[] = ["created_at"];
+
 /** Filters, order and page of {@link listUsers}. */
 export interface UserListQuery {
-  page: number;
-  limit: number;
   username?: string | undefined;
   activated?: boolean | undefined;
   roleId?: number | undefined;
-  sort?: "id" | "-id" | "username" | "-username" | "created_at" | "-created_at" | undefined;
+  sort: SortSpec;
+  window: ListWindow;
+  limit: number;
+  /** MySQL's server-side limit on each list statement. */
+  serverTimeoutMs: number;
 }
 
-const USER_SORT_COLUMNS = { id: "u.id", username: "u.username", created_at: "u.created_at" };
-
-/** One page of users matching the filters, and how many match in all. */
+/** One page of users matching the filters, and how many match (exactly up to 10 000). */
 export async function listUsers(
-  db: Queryable,
+  db: Database,
   query: UserListQuery,
-): Promise<{ users: UserRecord[]; total: number }> {
-  const where: string[] = [];
-  const params: SqlValue[] = [];
-  if (query.username !== undefined) {
-    where.push("LOWER(u.username) LIKE LOWER(?) ESCAPE '!'");
-    params.push(containsPattern(query.username));
-  }
+): Promise<ListPage<UserRecord>> {
+  const filters: Condition[] = [];
+  const substrings: Condition[] = [];
   if (query.activated !== undefined) {
-    where.push("u.activated = ?");
-    params.push(query.activated);
+    filters.push({ sql: "u.activated = ?", params: [query.activated] });
   }
-  if (query.roleId !== undefined) {
-    where.push("u.role_id = ?");
-    params.push(query.roleId);
+  if (query.roleId !== undefined) filters.push({ sql: "u.role_id = ?", params: [query.roleId] });
+  if (query.username !== undefined) {
+    substrings.push({
+      sql: "LOWER(u.username) LIKE LOWER(?) ESCAPE '!'",
+      params: [containsPattern(query.username)],
+    });
   }
-  const clause = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "";
-  const { limit, offset } = pageBounds(query.page, query.limit);
-  const order = orderByClause(query.sort, USER_SORT_COLUMNS, "u.id");
-  const [rows, counted] = await Promise.all([
-    db.query<UserRow>(`${SELECT_USER}${clause} ORDER BY ${order} LIMIT ? OFFSET ?`, [
-      ...params,
-      limit,
-      offset,
-    ]),
-    db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM users u${clause}`, params),
-  ]);
-  return { users: rows.map(toUser), total: Number(counted[0]?.n ?? 0) };
+  const sort = query.sort;
+  const page = await listPage<UserRow>(db, {
+    table: "users u",
+    // The join only names the role: LEFT, so the planner keeps users (and their index order)
+    // as the driving table.
+    joins: " LEFT JOIN roles r ON r.id = u.role_id",
+    columns:
+      "u.id, u.username, u.role_id, r.name AS role_name, u.activated, u.created_at, u.updated_at",
+    sort,
+    filters,
+    substrings,
+    window: query.window,
+    limit: query.limit,
+    serverTimeoutMs: query.serverTimeoutMs,
+    positionOf: (row): CursorPosition =>
+      sort.column === "u.username"
+        ? [row.username, Number(row.id)]
+        : sort.column === "u.created_at"
+        ? [toIsoTimestamp(row.created_at), Number(row.id)]
+        : [Number(row.id)],
+    narrowHint: "use a longer username substring, or add role_id or activated",
+  });
+  return { ...page, rows: page.rows.map(toUser) };
 }
 
 /** Columns {@link updateUser} may change; absent ones stay as they are. */
