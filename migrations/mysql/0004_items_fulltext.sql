@@ -24,4 +24,10 @@ CREATE TRIGGER items_search_delete AFTER DELETE ON items FOR EACH ROW
 INSERT IGNORE INTO items_search (item_id, body)
   SELECT id, CONCAT_WS(' ', name, description) FROM items;
 
+-- Without InnoDB's stopword list ("the", "about", "with", ...): every word of 3 or more
+-- characters is indexed (the index keeps this setting; the session is only where it is read).
+SET SESSION innodb_ft_enable_stopword = OFF;
+
 ALTER TABLE items_search ADD FULLTEXT INDEX items_search_body_ft (body), ALGORITHM=INPLACE, LOCK=SHARED;
+
+SET SESSION innodb_ft_enable_stopword = ON;

@@ -14,11 +14,7 @@
  *
  * @module
  */
-import {
-  type Database,
-  type SqlValue,
-  StatementTimeoutError,
-} from "@/db/database.ts";
+import { type Database, type SqlValue, StatementTimeoutError } from "@/db/database.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
 import { QueryTooCostlyError, ServiceUnavailableError } from "@/lib/errors.ts";
 import {
@@ -134,7 +130,9 @@ async function listMysql<Row>(db: Database, spec: ListSpec<Row>): Promise<ListPa
   try {
     const [read, count] = await Promise.all([
       db.query<Row>(
-        `SELECT ${spec.columns} FROM ${spec.table}${spec.joins ?? ""}${page.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+        `SELECT ${spec.columns} FROM ${spec.table}${
+          spec.joins ?? ""
+        }${page.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
         [...page.params, spec.limit + 1, spec.window.offset],
         options,
       ),
@@ -189,12 +187,10 @@ async function listSqlite<Row>(db: Database, spec: ListSpec<Row>): Promise<ListP
       [...candidates.params, ...rest.params, spec.limit + 1, spec.window.offset],
     );
     const matching = where([...spec.filters, ...spec.substrings]);
-    const [count] = matching.sql === ""
-      ? [found]
-      : await db.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (${candidates.sql}) AS c CROSS JOIN ${spec.table} ON ${idColumn} = c.wid${matching.sql}`,
-        [...candidates.params, ...matching.params],
-      );
+    const [count] = matching.sql === "" ? [found] : await db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (${candidates.sql}) AS c CROSS JOIN ${spec.table} ON ${idColumn} = c.wid${matching.sql}`,
+      [...candidates.params, ...matching.params],
+    );
     return finish(spec, read, cappedTotal(Number(count?.n ?? 0)));
   }
 
@@ -231,9 +227,7 @@ async function listSqlite<Row>(db: Database, spec: ListSpec<Row>): Promise<ListP
   );
   const counted = where(spec.filters);
   const [count] = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${spec.table}${counted.sql} LIMIT ${
-      MAX_WINDOW + 1
-    })`,
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${spec.table}${counted.sql} LIMIT ${MAX_WINDOW + 1})`,
     counted.params,
   );
   return finish(spec, read, cappedTotal(Number(count?.n ?? 0)));

@@ -238,18 +238,26 @@ class MysqlDatabase implements Database {
   #queryable(on: PoolConnection): Queryable {
     return {
       query: <T>(sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
-        this.#run(async (c) => {
-          const [rows] = await c.query(await this.#capped(sql, options), toParams(params));
-          return rows as T[];
-        }, on, options),
+        this.#run(
+          async (c) => {
+            const [rows] = await c.query(await this.#capped(sql, options), toParams(params));
+            return rows as T[];
+          },
+          on,
+          options,
+        ),
       execute: (sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
-        this.#run(async (c): Promise<ExecuteResult> => {
-          const [header] = await c.query<ResultSetHeader>(
-            await this.#capped(sql, options),
-            toParams(params),
-          );
-          return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
-        }, on, options),
+        this.#run(
+          async (c): Promise<ExecuteResult> => {
+            const [header] = await c.query<ResultSetHeader>(
+              await this.#capped(sql, options),
+              toParams(params),
+            );
+            return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
+          },
+          on,
+          options,
+        ),
     };
   }
 

@@ -68,7 +68,11 @@ export class CursorCodec {
   }
 
   async #tag(scope: string, payload: string): Promise<Uint8Array> {
-    const mac = await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(`${scope}\n${payload}`));
+    const mac = await crypto.subtle.sign(
+      "HMAC",
+      await this.#key,
+      encoder.encode(`${scope}\n${payload}`),
+    );
     return new Uint8Array(mac, 0, TAG_BYTES);
   }
 
