@@ -148,6 +148,11 @@ export interface SortSpec {
   byId: boolean;
   /** Cursor values are ISO timestamps, bound as dates. */
   timestamp: boolean;
+  /**
+   * The column is unique under the list's filters (a unique index serves it): no ties, so
+   * ORDER BY needs no id — MariaDB does not see that a unique index is also ordered by id.
+   */
+  unique: boolean;
 }
 
 /**
@@ -164,6 +169,7 @@ export function sortSpec<F extends string>(
   columns: Record<F, string>,
   timestampFields: readonly F[] = [],
   idColumn = "id",
+  uniqueFields: readonly F[] = [],
 ): SortSpec {
   const descending = sort?.startsWith("-") ?? false;
   const field = (sort === undefined ? undefined : descending ? sort.slice(1) : sort) as
@@ -177,14 +183,15 @@ export function sortSpec<F extends string>(
     descending,
     byId: column === idColumn,
     timestamp: field !== undefined && timestampFields.includes(field),
+    unique: field !== undefined && uniqueFields.includes(field),
   };
 }
 
 /** The ORDER BY list of a sort; `id` breaks ties, in the same direction. */
 export function orderBy(spec: SortSpec): string {
   const direction = spec.descending ? "DESC" : "ASC";
-  return spec.byId
-    ? `${spec.idColumn} ${direction}`
+  return spec.byId || spec.unique
+    ? `${spec.column} ${direction}`
     : `${spec.column} ${direction}, ${spec.idColumn} ${direction}`;
 }
 

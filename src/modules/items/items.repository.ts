@@ -53,6 +53,20 @@ export const ITEM_SORT_COLUMNS: Record<ItemSortField, string> = {
   updated_at: "items.updated_at",
 };
 
+/** The index serving each sort column, alone and after `user_id = ?` (migrations 0001, 0003). */
+const SORT_INDEXES: Record<string, string> = {
+  "items.id": "PRIMARY",
+  "items.name": "items_name_id_idx",
+  "items.created_at": "items_created_at_idx",
+  "items.updated_at": "items_updated_at_id_idx",
+};
+const USER_SORT_INDEXES: Record<string, string> = {
+  "items.id": "items_user_id_id_idx",
+  "items.name": "items_user_id_name_unique",
+  "items.created_at": "items_user_id_created_at_id_idx",
+  "items.updated_at": "items_user_id_updated_at_id_idx",
+};
+
 /** Sort fields whose cursor values are timestamps. */
 export const ITEM_TIMESTAMP_FIELDS: readonly ItemSortField[] = ["created_at", "updated_at"];
 
@@ -146,8 +160,13 @@ export async function listItems(
   };
   const page = await listPage<ItemRow>(db, {
     table: "items",
+    mysqlIndex: (query.userId === undefined ? SORT_INDEXES : USER_SORT_INDEXES)[query.sort.column],
     columns: COLUMNS_QUALIFIED,
-    sort: query.sort,
+    // Names are unique per owner: under user_id the name order has no ties.
+    sort: {
+      ...query.sort,
+      unique: query.userId !== undefined && query.sort.column === ITEM_SORT_COLUMNS.name,
+    },
     filters,
     substrings,
     ...(search ? { search } : {}),

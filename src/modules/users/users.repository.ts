@@ -110,6 +110,23 @@ export const USER_SORT_COLUMNS: Record<UserSortField, string> = {
   created_at: "u.created_at",
 };
 
+/** The index serving each sort column, alone and after each filter (migrations 0001, 0003). */
+const SORT_INDEXES: Record<string, string> = {
+  "u.id": "PRIMARY",
+  "u.username": "users_username_unique",
+  "u.created_at": "users_created_at_id_idx",
+};
+const ROLE_SORT_INDEXES: Record<string, string> = {
+  "u.id": "users_role_id_idx",
+  "u.username": "users_role_id_username_idx",
+  "u.created_at": "users_role_id_created_at_id_idx",
+};
+const ACTIVATED_SORT_INDEXES: Record<string, string> = {
+  "u.id": "users_activated_id_idx",
+  "u.username": "users_activated_username_idx",
+  "u.created_at": "users_activated_created_at_id_idx",
+};
+
 /** Sort fields whose cursor values are timestamps. */
 export const USER_TIMESTAMP_FIELDS: readonly UserSortField[] = ["created_at"];
 
@@ -142,9 +159,16 @@ export async function listUsers(
       params: [containsPattern(query.username)],
     });
   }
-  const sort = query.sort;
+  // Usernames are unique: their order has no ties.
+  const sort = { ...query.sort, unique: query.sort.column === USER_SORT_COLUMNS.username };
+  const indexes = query.roleId !== undefined
+    ? ROLE_SORT_INDEXES
+    : query.activated !== undefined
+    ? ACTIVATED_SORT_INDEXES
+    : SORT_INDEXES;
   const page = await listPage<UserRow>(db, {
     table: "users u",
+    mysqlIndex: indexes[sort.column],
     // The join only names the role: LEFT, so the planner keeps users (and their index order)
     // as the driving table.
     joins: " LEFT JOIN roles r ON r.id = u.role_id",
