@@ -35,8 +35,11 @@ export function capStatement(sql: string, ms: number, flavor: ServerFlavor): str
   return sql.replace(/^\s*SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${limit}) */`);
 }
 
-/** The error codes of a statement stopped by its server-side time limit. */
-export const SERVER_TIMEOUT_CODES = new Set(["ER_STATEMENT_TIMEOUT", "ER_QUERY_TIMEOUT"]);
+/**
+ * Error numbers of a statement stopped by its server-side time limit: MariaDB's
+ * ER_STATEMENT_TIMEOUT (1969, unknown to mysql2's code table) and MySQL's ER_QUERY_TIMEOUT.
+ */
+export const SERVER_TIMEOUT_ERRNOS = new Set([1969, 3024]);
 
 /**
  * Stops server threads whose statement outlived its deadline, over one connection of its own

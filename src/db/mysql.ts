@@ -26,7 +26,7 @@ import {
 import {
   capStatement,
   flavorOf,
-  SERVER_TIMEOUT_CODES,
+  SERVER_TIMEOUT_ERRNOS,
   type ServerFlavor,
   StatementKiller,
 } from "@/db/mysql-limits.ts";
@@ -77,11 +77,11 @@ function deadlockBackoff(attempt: number): Promise<void> {
 /** Translate a mysql2 error into a portable one; anything unknown is returned unchanged. */
 function translateError(error: unknown): unknown {
   if (error instanceof DatabaseUnavailableError) return error;
-  const e = error as { code?: string; fatal?: boolean; message?: string };
+  const e = error as { code?: string; errno?: number; fatal?: boolean; message?: string };
   if (e?.code === "ER_LOCK_DEADLOCK" || e?.code === "ER_LOCK_WAIT_TIMEOUT") {
     return new TransactionConflictError({ cause: error });
   }
-  if (e?.code && SERVER_TIMEOUT_CODES.has(e.code)) {
+  if (e?.errno !== undefined && SERVER_TIMEOUT_ERRNOS.has(e.errno)) {
     return new StatementTimeoutError({ cause: error });
   }
   if (e?.code === "ER_DUP_ENTRY") {
