@@ -12,9 +12,11 @@ interface Item {
 }
 
 interface Page {
-  page: number;
+  page: number | null;
   limit: number;
   total: number;
+  total_relation?: "eq" | "gte";
+  next_cursor?: string | null;
   items: Item[];
 }
 

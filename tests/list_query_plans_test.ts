@@ -84,7 +84,10 @@ async function explain(db: Database, statement: Recorded, shape: string, allowSo
   const details = rows.map((r) => r.detail);
   const text = `${shape}\n${statement.sql}\n${details.join("\n")}`;
   const rowidOrder = /ORDER BY (items|u)\.id (ASC|DESC)( LIMIT|$)/.test(statement.sql);
+  // A co-routine (a bounded run of the sort order, read in order) may carry the table's name.
+  const coroutines = new Set(details.flatMap((d) => /^CO-ROUTINE (\S+)$/.exec(d)?.slice(1) ?? []));
   for (const detail of details) {
+    if (coroutines.has(detail.replace(/^SCAN /, ""))) continue;
     // A bare SCAN of the table reads it in rowid order: only fine when that is the sort order
     // (the LIMIT stops it), as a covering or ordered index scan is.
     if (/^SCAN (items|u)$/.test(detail)) assert(rowidOrder, `table scan: ${text}`);
@@ -144,7 +147,7 @@ for (const dialect of DIALECTS) {
           }
         }
         // Substring filters: no index can serve them; the sort's index is walked in order
-        // (MySQL, under LIST_QUERY_TIMEOUT) or a bounded run of it is sorted (SQLite).
+        // (MySQL, under LIST_QUERY_TIMEOUT; SQLite, a bounded run of it), never sorted.
         await s.step(`items name substring sort=${sort}`, async () => {
           const { db, statements } = recording(database.db);
           await listItems(db, {
@@ -155,7 +158,7 @@ for (const dialect of DIALECTS) {
             serverTimeoutMs: 5_000,
           });
           for (const statement of statements) {
-            await explain(database.db, statement, `name sort=${sort}`, dialect === "sqlite");
+            await explain(database.db, statement, `name sort=${sort}`, false);
           }
         });
         // Full-text search: the match set comes from the full-text index; sorting it is

@@ -74,7 +74,7 @@ for (const dialect of DIALECTS) {
         );
       }
       for (const sort of ITEM_SORTS) {
-        for (const filter of ["", `&user_id=${owner.id}`]) {
+        for (const filter of ["", `&user_id=${owner.id}`, "&name=item%200"]) {
           await s.step(`sort=${sort || "(default)"}${filter}`, async () => {
             // Rows present before the walk and never deleted must each be seen exactly once.
             const before = await get(

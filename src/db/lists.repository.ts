@@ -203,18 +203,21 @@ async function listSqlite<Row>(db: Database, spec: ListSpec<Row>): Promise<ListP
   if (spec.substrings.length > 0) {
     // Examine a bounded run of the sort order (from the cursor, or from the start for page
     // offsets) and filter it: dense matches fill the page at once; rare ones would need a
-    // scan of the whole table, which is refused below.
+    // scan of the whole table, which is refused below. The run is a co-routine read in the
+    // sort order and the filter keeps that order, so the outer query stops after the page
+    // without sorting (the plan test checks there is no temporary B-tree).
     const scanned = where([...spec.filters, ...after]);
+    const alias = spec.table.split(" ").pop()!;
     const windowSql =
-      `SELECT ${idColumn} AS wid FROM ${spec.table}${scanned.sql} ORDER BY ${order} LIMIT ${SQLITE_SCAN_ROWS}`;
+      `SELECT ${spec.columns} FROM ${spec.table}${joins}${scanned.sql} ORDER BY ${order} LIMIT ${SQLITE_SCAN_ROWS}`;
     const filter = where(spec.substrings);
     const read = await db.query<Row>(
-      `${select} (${windowSql}) AS w CROSS JOIN ${spec.table} ON ${idColumn} = w.wid${joins}${filter.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+      `SELECT * FROM (${windowSql}) AS ${alias}${filter.sql} LIMIT ? OFFSET ?`,
       [...scanned.params, ...filter.params, spec.limit + 1, spec.window.offset],
     );
     if (read.length <= spec.limit) {
       const [examined] = await db.query<{ n: number }>(
-        `SELECT COUNT(*) AS n FROM (${windowSql})`,
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${spec.table}${scanned.sql} ORDER BY ${order} LIMIT ${SQLITE_SCAN_ROWS})`,
         scanned.params,
       );
       if (Number(examined?.n ?? 0) >= SQLITE_SCAN_ROWS) {
