@@ -306,7 +306,7 @@ for (const dialect of DIALECTS) {
           const both = (await get(t, user.token, "/items?q=k042%20RED&limit=100")).body;
           assert(both.total > 0 && both.total < 11, `${both.total}`);
           const prefix = (await get(t, user.token, "/items?q=noteb%20k04&limit=5")).body;
-          assert(prefix.total > 11, "k04 begins k040..k049");
+          assert(prefix.total > 11, `k04 begins k040..k049: ${JSON.stringify(prefix)}`);
           const name = (await get(t, user.token, "/items?q=item%201039")).body;
           assert((name.items ?? []).some((r) => r.name === "Item 1039"));
           const none = (await get(t, user.token, "/items?q=zebra")).body;

@@ -46,11 +46,23 @@ export const listItems = defineRoute({
   summary: "List items (any user's), filtered and paginated",
   description:
     "Ordered by id unless `sort` says otherwise (ties broken by id), so pages neither overlap " +
-    "nor skip. `total` counts every item matching the filters.",
+    'nor skip. Follow `next_cursor` (also in `Link: rel="next"`) to any depth; `page × limit` ' +
+    "stops at 10 000 (422). `total` counts up to 10 000 (`total_relation`). `q` searches name " +
+    "and description by word prefix. A list whose substring filter or `q` would cost more " +
+    "than one request may (LIST_QUERY_TIMEOUT on MySQL, a bounded scan on SQLite) is 422 with " +
+    "code `query_too_costly`: narrow the filter, add `user_id`, or use `q`.",
   middleware: [requireAuth({ scopes: ["items:read"] })] as const,
   request: { query: ListItemsQuerySchema },
   responses: {
-    200: jsonContent(ItemPageSchema, "One page of items"),
+    200: {
+      ...jsonContent(ItemPageSchema, "One page of items"),
+      headers: {
+        Link: {
+          description: 'The next page: `<…&cursor=…>; rel="next"` (RFC 8288); absent on the last',
+          schema: { type: "string" },
+        },
+      },
+    },
     ...problemResponses(401, 403, 422, 426),
   },
 });

@@ -36,11 +36,22 @@ export const listUsers = defineRoute({
   path: "/users",
   tags: ["Users"],
   summary: "List users (admin)",
-  description: "Filters combine with AND; ordered by id unless `sort` says otherwise.",
+  description: "Filters combine with AND; ordered by id unless `sort` says otherwise. Paged " +
+    "like GET /items: `next_cursor`/`Link` to any depth, `page × limit` at most 10 000, " +
+    "`total` up to 10 000; a `username` substring too costly to answer is 422 " +
+    "`query_too_costly`.",
   middleware: [requireAuth({ scopes: ["users:read"] }), requireRole("admin")] as const,
   request: { query: ListUsersQuerySchema },
   responses: {
-    200: jsonContent(UserPageSchema, "A page of users"),
+    200: {
+      ...jsonContent(UserPageSchema, "A page of users"),
+      headers: {
+        Link: {
+          description: 'The next page: `<…&cursor=…>; rel="next"` (RFC 8288); absent on the last',
+          schema: { type: "string" },
+        },
+      },
+    },
     ...problemResponses(401, 403, 422),
   },
 });
