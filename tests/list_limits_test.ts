@@ -4,6 +4,7 @@ import { createTestApp, expectProblem } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import { DatabaseUnavailableError } from "@/db/database.ts";
+import { capStatement, flavorOf } from "@/db/mysql-limits.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
 import { withQueryBudget } from "@/lib/query-budget.ts";
 import { seedScale } from "../bench/scale-seed.ts";
@@ -173,4 +174,21 @@ Deno.test("DeadlineQueue.addAt() expires deadlines in time order, whatever order
   assertEquals(queue.size, 1);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   assertEquals(fired, ["20", "60", "add"]);
+});
+
+Deno.test("capStatement() writes the limit in the server's own syntax", () => {
+  assertEquals(flavorOf("10.11.19-MariaDB-0+deb12u1"), "mariadb");
+  assertEquals(flavorOf("8.4.3"), "mysql");
+  assertEquals(
+    capStatement("SELECT id FROM items", 2_000, "mariadb"),
+    "SET STATEMENT max_statement_time=2.000 FOR SELECT id FROM items",
+  );
+  assertEquals(
+    capStatement("SELECT id FROM items", 2_000, "mysql"),
+    "SELECT /*+ MAX_EXECUTION_TIME(2000) */ id FROM items",
+  );
+  assertEquals(
+    capStatement("UPDATE items SET name = ?", 2_000, "mysql"),
+    "UPDATE items SET name = ?",
+  );
 });

@@ -34,7 +34,7 @@ export const PageQuerySchema = z.object({
     example: DEFAULT_PAGE_SIZE,
     description: `Rows per page, 1 to ${MAX_PAGE_SIZE}`,
   }),
-  cursor: z.string().min(1).max(1024).optional().openapi({
+  cursor: z.string().min(1).max(4096).optional().openapi({
     param: { name: "cursor", in: "query" },
     description: "The `next_cursor` of the previous page (same sort and filters); excludes " +
       `\`page\`. Reaches any depth, where \`page × limit\` stops at ${MAX_WINDOW}`,
