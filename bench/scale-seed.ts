@@ -3,7 +3,8 @@
  * items spread over them, written by INSERT … SELECT over a generated numbers table (a
  * recursive CTE), in chunks, never a statement per row. Both dialects.
  *
- * Item `n` (1-based) belongs to user `1 + n % users` (of the seeded ones), is named
+ * Item `n` (1-based; ids may have gaps, as bulk inserts reserve AUTO_INCREMENT ranges) belongs
+ * to user `1 + n % users` (of the seeded ones), is named
  * `Item <n>`, and is described as `<colour> notebook k<n mod 997, 3 digits>`: each `kNNN` word
  * matches about items/997 rows (a selective `q`), the colours an eighth each (a common
  * substring). `created_at` grows with n; `updated_at` is a permutation of it, so the two orders
