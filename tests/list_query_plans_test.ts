@@ -53,13 +53,27 @@ function* nodes(value: unknown): Generator<Record<string, unknown>> {
 
 const BASE_TABLES = new Set(["items", "u", "users", "items_search"]);
 
-async function explain(db: Database, statement: Recorded, shape: string, allowSort: boolean) {
+async function explain(
+  db: Database,
+  statement: Recorded,
+  shape: string,
+  allowSort: boolean,
+  /** A cursor page: the page statement must seek (an index range), not walk from the start. */
+  seek = false,
+) {
+  const isPage = !statement.sql.includes("COUNT(*)");
   if (db.dialect === "mysql") {
     const rows = await db.query<Record<string, string>>(
       `EXPLAIN FORMAT=JSON ${statement.sql}`,
       statement.params,
     );
     const plan = JSON.parse(Object.values(rows[0]!)[0]!);
+    if (seek && isPage) {
+      assert(
+        [...nodes(plan)].some((n) => n.access_type === "range" || n.access_type === "ref"),
+        `${shape}: a cursor page must seek\n${statement.sql}\n${JSON.stringify(plan, null, 1)}`,
+      );
+    }
     for (const node of nodes(plan)) {
       const table = node.table_name as string | undefined;
       if (table && BASE_TABLES.has(table)) {
@@ -83,6 +97,9 @@ async function explain(db: Database, statement: Recorded, shape: string, allowSo
   );
   const details = rows.map((r) => r.detail);
   const text = `${shape}\n${statement.sql}\n${details.join("\n")}`;
+  if (seek && isPage) {
+    assert(details.some((d) => d.startsWith("SEARCH")), `a cursor page must seek: ${text}`);
+  }
   const rowidOrder = /ORDER BY (items|u)\.id (ASC|DESC)( LIMIT|$)/.test(statement.sql);
   // A co-routine (a bounded run of the sort order, read in order) may carry the table's name.
   const coroutines = new Set(details.flatMap((d) => /^CO-ROUTINE (\S+)$/.exec(d)?.slice(1) ?? []));
@@ -141,7 +158,7 @@ for (const dialect of DIALECTS) {
                 serverTimeoutMs: 5_000,
               });
               for (const statement of statements) {
-                await explain(database.db, statement, shape, false);
+                await explain(database.db, statement, shape, false, window.after !== undefined);
               }
             });
           }

@@ -169,7 +169,7 @@ async function listMysql<Row>(db: Database, spec: ListSpec<Row>): Promise<ListPa
 
 async function listSqlite<Row>(db: Database, spec: ListSpec<Row>): Promise<ListPage<Row>> {
   const order = orderBy(spec.sort);
-  const after = spec.window.after ? [afterPosition(spec.sort, spec.window.after)] : [];
+  const after = spec.window.after ? [afterPosition(spec.sort, spec.window.after, "sqlite")] : [];
   const select = `SELECT ${spec.columns} FROM`;
   const joins = spec.joins ?? "";
   const idColumn = spec.sort.idColumn;

@@ -197,15 +197,21 @@ export function orderBy(spec: SortSpec): string {
 
 /**
  * The condition selecting rows after `position` in the sort order (keyset pagination): an
- * index range on (sort column, id), so a page costs the same at any depth.
+ * index range on (sort column, id), so a page costs the same at any depth. SQLite gets a row
+ * value, `(col, id) > (?, ?)`, the form its planner turns into an index range (with the OR
+ * form it walked the index from the start); MySQL's range optimizer wants the OR form.
  */
 export function afterPosition(
   spec: SortSpec,
   position: CursorPosition,
+  dialect: "mysql" | "sqlite" = "mysql",
 ): { sql: string; params: SqlValue[] } {
   const op = spec.descending ? "<" : ">";
   if (position.length === 1) return { sql: `${spec.idColumn} ${op} ?`, params: [position[0]] };
   const value: SqlValue = spec.timestamp ? new Date(position[0]) : position[0];
+  if (dialect === "sqlite") {
+    return { sql: `(${spec.column}, ${spec.idColumn}) ${op} (?, ?)`, params: [value, position[1]] };
+  }
   return {
     sql: `(${spec.column} ${op} ? OR (${spec.column} = ? AND ${spec.idColumn} ${op} ?))`,
     params: [value, value, position[1]],
