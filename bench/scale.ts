@@ -403,8 +403,21 @@ function table(results: DialectResult[]): string {
   return lines.join("\n");
 }
 
-const results: DialectResult[] = [];
+// A run of some dialects keeps the others' results from the last run of the same size.
+let results: DialectResult[] = [];
+try {
+  const previous = JSON.parse(await Deno.readTextFile(`${OUT}/scale.json`)) as {
+    items: number;
+    results: DialectResult[];
+  };
+  if (previous.items === ITEMS) {
+    results = previous.results.filter((r) => !DIALECTS.includes(r.dialect));
+  }
+} catch {
+  // no previous results
+}
 for (const dialect of DIALECTS) results.push(await runDialect(dialect as "mysql" | "sqlite"));
+results.sort((a, b) => a.dialect.localeCompare(b.dialect));
 await Deno.mkdir(OUT, { recursive: true });
 await Deno.writeTextFile(
   `${OUT}/scale.json`,

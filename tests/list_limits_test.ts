@@ -13,7 +13,7 @@ const HAS_MYSQL = DIALECTS.includes("mysql");
 
 for (const dialect of DIALECTS) {
   Deno.test(`[${dialect}] GET /items and GET /users answer a too costly substring filter with 422`, async (s) => {
-    // SQLite examines at most 20 000 rows per list; MySQL stops list statements at
+    // SQLite examines at most 10 000 rows per list; MySQL stops list statements at
     // LIST_QUERY_TIMEOUT (1 ms here, so a scan of 30 000 rows cannot finish).
     const t = await createTestApp(dialect, {
       env: dialect === "mysql" ? { LIST_QUERY_TIMEOUT: "1ms" } : {},

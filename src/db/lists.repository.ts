@@ -28,10 +28,11 @@ import {
 } from "@/lib/pagination.ts";
 
 /**
- * Rows of the sort order a SQLite list with a substring filter examines at most: about 10 ms
- * of LIKE on a 2-core machine, well inside the 50 ms a request may hold the event loop.
+ * Rows of the sort order a SQLite list with a substring filter examines at most: a few ms of
+ * LIKE on a 2-core machine, well inside the 50 ms a request may hold the event loop, even with
+ * a couple of such requests queued ahead of another.
  */
-export const SQLITE_SCAN_ROWS = 20_000;
+export const SQLITE_SCAN_ROWS = 10_000;
 
 /** A SQL condition and its parameters. */
 export interface Condition {
