@@ -168,7 +168,7 @@ for (const dialect of DIALECTS) {
         await s.step(`items name substring sort=${sort}`, async () => {
           const { db, statements } = recording(database.db);
           await listItems(db, {
-            name: "item 1",
+            name: "item 2",
             sort: sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, "items.id"),
             window: { offset: 0 },
             limit: 20,
