@@ -165,10 +165,10 @@ for (const dialect of DIALECTS) {
         }
         // Substring filters: no index can serve them; the sort's index is walked in order
         // (MySQL, under LIST_QUERY_TIMEOUT; SQLite, a bounded run of it), never sorted.
-        await s.step(`items name substring sort=${sort}`, async () => {
+        await s.step(`items description substring sort=${sort}`, async () => {
           const { db, statements } = recording(database.db);
           await listItems(db, {
-            name: "item 2",
+            description: "notebook",
             sort: sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, "items.id"),
             window: { offset: 0 },
             limit: 20,
