@@ -153,6 +153,13 @@ Deno.test({
           assert(took < 580, `the budget bounds the pair: ${took} ms`);
         },
       );
+      await s.step("time between statements is not charged to the budget", async () => {
+        await withQueryBudget(500, async () => {
+          await database.db.query("SELECT SLEEP(0.3)");
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          await database.db.query("SELECT SLEEP(0.1)");
+        });
+      });
     } finally {
       await observer.end();
       await database.drop();

@@ -31,7 +31,7 @@ import {
   StatementKiller,
 } from "@/db/mysql-limits.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
-import { statementDeadline } from "@/lib/query-budget.ts";
+import { currentQueryBudget } from "@/lib/query-budget.ts";
 
 /** Options of {@link openMysql}. */
 export interface MysqlOptions {
@@ -129,11 +129,19 @@ class MysqlDatabase implements Database {
     this.#killer = killer;
   }
 
-  /** The deadline (epoch ms) of a statement starting now. */
-  #deadline(options: StatementOptions | undefined): number {
-    return options?.timeoutMs !== undefined
-      ? Date.now() + options.timeoutMs
-      : statementDeadline(this.#timeoutMs);
+  /**
+   * Run a statement with its deadline (epoch ms): the query timeout, or sooner when the
+   * request's budget ends sooner (charged while the statement runs), or `options.timeoutMs`.
+   */
+  #budgeted<T>(
+    options: StatementOptions | undefined,
+    run: (at: number) => Promise<T>,
+  ): Promise<T> {
+    const now = Date.now();
+    if (options?.timeoutMs !== undefined) return run(now + options.timeoutMs);
+    const budget = currentQueryBudget();
+    if (!budget) return run(now + this.#timeoutMs);
+    return run(Math.min(now + this.#timeoutMs, budget.begin(now))).finally(() => budget.end());
   }
 
   /** `sql` under the server-side limit `options` ask for, in the server's own syntax. */
@@ -157,14 +165,14 @@ class MysqlDatabase implements Database {
    * forever, which would starve the pool. A statement InnoDB chose as a deadlock victim was
    * rolled back and runs again, up to {@link DEADLOCK_ATTEMPTS} times in all.
    *
-   * The deadline is the request's query budget (or `at`); a statement still running then is
+   * The deadline is `at` (see {@link #budgeted}); a statement still running then is
    * killed on the server as well, so the database stops working for a client that was told 503.
    */
   #statement<T>(
     sql: string,
     params: readonly SqlValue[],
     attempt = 1,
-    at = statementDeadline(this.#timeoutMs),
+    at = Date.now() + this.#timeoutMs,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -226,10 +234,11 @@ class MysqlDatabase implements Database {
     options?: StatementOptions,
   ) {
     try {
-      return await withDeadlineAt(fn(on), this.#deadline(options), "MySQL query", () => {
-        // The caller destroys the connection (the error is DatabaseUnavailableError).
-        this.#killer.kill(on.threadId);
-      });
+      return await this.#budgeted(options, (at) =>
+        withDeadlineAt(fn(on), at, "MySQL query", () => {
+          // The caller destroys the connection (the error is DatabaseUnavailableError).
+          this.#killer.kill(on.threadId);
+        }));
     } catch (error) {
       throw translateError(error);
     }
@@ -261,14 +270,17 @@ class MysqlDatabase implements Database {
     };
   }
 
-  async query<T = Record<string, unknown>>(
+  query<T = Record<string, unknown>>(
     sql: string,
     params: readonly SqlValue[] = [],
     options?: StatementOptions,
   ): Promise<T[]> {
-    if (options === undefined) return this.#statement<T[]>(sql, params);
-    const at = this.#deadline(options);
-    return await this.#statement<T[]>(await this.#capped(sql, options), params, 1, at);
+    if (options === undefined) {
+      return this.#budgeted(undefined, (at) => this.#statement<T[]>(sql, params, 1, at));
+    }
+    return this.#capped(sql, options).then((capped) =>
+      this.#budgeted(options, (at) => this.#statement<T[]>(capped, params, 1, at))
+    );
   }
 
   async execute(
@@ -276,14 +288,11 @@ class MysqlDatabase implements Database {
     params: readonly SqlValue[] = [],
     options?: StatementOptions,
   ): Promise<ExecuteResult> {
-    const header = options === undefined
-      ? await this.#statement<ResultSetHeader>(sql, params)
-      : await this.#statement<ResultSetHeader>(
-        await this.#capped(sql, options),
-        params,
-        1,
-        this.#deadline(options),
-      );
+    const capped = options === undefined ? sql : await this.#capped(sql, options);
+    const header = await this.#budgeted(
+      options,
+      (at) => this.#statement<ResultSetHeader>(capped, params, 1, at),
+    );
     return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
   }
 

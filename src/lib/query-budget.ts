@@ -1,23 +1,34 @@
 /**
  * One database time budget per request: every statement a request runs draws on the same
  * budget (DB_QUERY_TIMEOUT), so a list that runs two statements cannot take twice as long, and
- * the database adapters set each statement's deadline to what is left. The budget starts with
- * the request's first statement, so time spent before it (password hashing, queues) is not
- * charged to the database.
+ * the database adapters set each statement's deadline to what is left. Only time with a
+ * statement in flight is charged (statements running side by side are charged once): password
+ * hashing or other work between statements does not eat into the database's share.
  *
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
-/** A request's database budget: `ms` from its first statement. */
+/** A request's database budget of `ms`, spent while at least one statement runs. */
 export class QueryBudget {
-  #endsAt: number | undefined;
+  #spent = 0;
+  #inFlight = 0;
+  #busySince = 0;
 
   constructor(readonly ms: number) {}
 
-  /** When the budget runs out (epoch ms); the first call starts it. */
-  endsAt(now = Date.now()): number {
-    return this.#endsAt ??= now + this.ms;
+  /**
+   * A statement starts: the instant (epoch ms) the budget runs out if it is still running
+   * then. Pair every call with {@link end}.
+   */
+  begin(now = Date.now()): number {
+    if (this.#inFlight++ === 0) this.#busySince = now;
+    return this.#busySince + this.ms - this.#spent;
+  }
+
+  /** A statement started with {@link begin} settled. */
+  end(now = Date.now()): void {
+    if (this.#inFlight > 0 && --this.#inFlight === 0) this.#spent += now - this.#busySince;
   }
 }
 
@@ -35,12 +46,7 @@ export function withQueryBudget<T>(ms: number, fn: () => T): T {
   return budgets.run(new QueryBudget(ms), fn);
 }
 
-/**
- * The deadline (epoch ms) of a statement starting now: `limitMs` from now, or sooner when the
- * current request's budget ends sooner. At or before `now` when the budget is spent.
- */
-export function statementDeadline(limitMs: number, now = Date.now()): number {
-  const budget = budgets.getStore();
-  const own = now + limitMs;
-  return budget ? Math.min(own, budget.endsAt(now)) : own;
+/** The budget of the request being served, if any. */
+export function currentQueryBudget(): QueryBudget | undefined {
+  return budgets.getStore();
 }
