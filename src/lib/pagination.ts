@@ -60,25 +60,6 @@ export function sortParam<const F extends string>(fields: readonly [F, ...F[]]) 
   }) as unknown as z.ZodOptional<z.ZodType<F | `-${F}`>>;
 }
 
-/**
- * The ORDER BY clause for a validated `sort` value. Column names come from the allow-list,
- * never from the request; `id` breaks ties so pages never overlap or skip rows.
- */
-export function orderByClause<F extends string>(
-  sort: F | `-${F}` | undefined,
-  columns: Record<F, string>,
-  idColumn = "id",
-): string {
-  if (!sort) return `${idColumn} ASC`;
-  const descending = sort.startsWith("-");
-  const field = (descending ? sort.slice(1) : sort) as F;
-  const direction = descending ? "DESC" : "ASC";
-  const column = columns[field];
-  return column === idColumn
-    ? `${idColumn} ${direction}`
-    : `${column} ${direction}, ${idColumn} ${direction}`;
-}
-
 /** Character that escapes LIKE wildcards; use with `ESCAPE '!'` (portable across dialects). */
 export const LIKE_ESCAPE_CHAR = "!";
 
@@ -93,11 +74,6 @@ export const LIKE_ESCAPE_CHAR = "!";
  */
 export function containsPattern(value: string): string {
   return `%${value.replace(/[!%_\\]/g, (ch) => `${LIKE_ESCAPE_CHAR}${ch}`)}%`;
-}
-
-/** LIMIT/OFFSET of a page. */
-export function pageBounds(page: number, limit: number): { limit: number; offset: number } {
-  return { limit, offset: (page - 1) * limit };
 }
 
 /**
