@@ -44,6 +44,14 @@ function deref(doc: Json, node: Json): Json {
   return current;
 }
 
+/** The required members of a schema, through `allOf`. */
+function requiredOf(doc: Json, node: Json): Set<string> {
+  const schema = deref(doc, node) ?? {};
+  const out = new Set<string>(schema.required ?? []);
+  for (const part of schema.allOf ?? []) for (const key of requiredOf(doc, part)) out.add(key);
+  return out;
+}
+
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
@@ -139,6 +147,7 @@ for (const dialect of DIALECTS) {
 
       await t.step("every operation declares the error statuses it can answer", () => {
         const findings = new Findings();
+        const problemRequired: string[] = doc.components.schemas.Problem.required;
         for (const { method, path, op } of operations) {
           const name = `${method.toUpperCase()} ${path}`;
           const responses = op.responses ?? {};
@@ -188,10 +197,13 @@ for (const dialect of DIALECTS) {
                 Object.keys(content).length === 1 && content["application/problem+json"],
                 `${name} ${status}: error responses are application/problem+json only`,
               );
+              // The Problem schema, or one that extends it (413, 426 and 429 carry more).
               const schema = content["application/problem+json"]?.schema;
+              const required = requiredOf(doc, schema ?? {});
               findings.check(
-                schema?.$ref === "#/components/schemas/Problem",
-                `${name} ${status}: error body is not the Problem schema`,
+                typeof schema?.$ref === "string" &&
+                  problemRequired.every((key: string) => required.has(key)),
+                `${name} ${status}: error body is not the Problem schema or an extension of it`,
               );
             }
             findings.check(

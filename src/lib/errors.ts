@@ -189,12 +189,16 @@ export class ContentTooLargeError extends AppError {
   }
 }
 
-/** 415: the body's media type is not one the route accepts. */
+/**
+ * 415: the body's media type is not one the route accepts. The accepted types go in
+ * `Accept-Patch` (RFC 5789) on a PATCH, `Accept-Post` otherwise.
+ */
 export class UnsupportedMediaTypeError extends AppError {
   override name = "UnsupportedMediaTypeError";
-  constructor(accepted: readonly string[]) {
+  constructor(accepted: readonly string[], method = "POST") {
+    const header = method.toUpperCase() === "PATCH" ? "Accept-Patch" : "Accept-Post";
     super(415, "unsupported_media_type", `Expected a body of type ${accepted.join(" or ")}`, {
-      headers: { "Accept-Post": accepted.join(", ") },
+      headers: { [header]: accepted.join(", ") },
     });
   }
 }

@@ -34,6 +34,48 @@ export const ProblemSchema = z.object({
   }),
 }).openapi("Problem");
 
+/** 426: the problem plus what a client needs to upgrade (see the version gate). */
+export const VersionProblemSchema = ProblemSchema.extend({
+  latest_version: z.string().nullable().openapi({
+    example: "1.0",
+    description: "The newest supported, non-deprecated version (null when none is)",
+  }),
+  supported_versions: z.array(z.string()).openapi({
+    example: ["1.0"],
+    description: "Every version that is accepted today",
+  }),
+}).openapi("VersionProblem");
+
+/** 429: the problem plus the wait, also sent as `Retry-After`. */
+export const RateLimitProblemSchema = ProblemSchema.extend({
+  retry_after: z.number().int().min(0).max(86_400).openapi({
+    example: 42,
+    description: "Seconds until a retry can succeed, as in the Retry-After header",
+  }),
+}).openapi("RateLimitProblem");
+
+/** 413: the problem plus the body limit that was exceeded. */
+export const ContentTooLargeProblemSchema = ProblemSchema.extend({
+  limit_bytes: z.number().int().min(0).openapi({
+    example: 1_048_576,
+    description: "The largest request body accepted, in bytes",
+  }),
+}).openapi("ContentTooLargeProblem");
+
+/** The problem schema of a status: the extended ones for 413, 426 and 429. */
+export const PROBLEM_SCHEMAS = {
+  413: ContentTooLargeProblemSchema,
+  426: VersionProblemSchema,
+  429: RateLimitProblemSchema,
+} as const;
+
+/** Component names of {@link PROBLEM_SCHEMAS}, for references added after generation. */
+export const PROBLEM_SCHEMA_NAMES: Readonly<Record<number, string>> = {
+  413: "ContentTooLargeProblem",
+  426: "VersionProblem",
+  429: "RateLimitProblem",
+};
+
 /** Error statuses a route may declare. */
 export type ErrorStatus =
   | 400
@@ -66,13 +108,74 @@ const DESCRIPTIONS: Record<ErrorStatus, string> = {
   503: "Service temporarily unavailable",
 };
 
-type ProblemResponse = {
-  description: string;
-  content: { [PROBLEM_CONTENT_TYPE]: { schema: typeof ProblemSchema } };
+const REQUEST_ID_EXAMPLE = "5f0c6f0e-6a43-4a3a-9d5e-3c1f1e0b6a1d";
+
+function problemExample(
+  status: ErrorStatus,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    type: `https://items-api.dev/problems/${code.replaceAll("_", "-")}`,
+    title: statusTitle(status),
+    status,
+    detail,
+    code,
+    request_id: REQUEST_ID_EXAMPLE,
+    ...extra,
+  };
+}
+
+/** One realistic body per error status, shown by the docs next to that status. */
+export const PROBLEM_EXAMPLES: Readonly<Record<ErrorStatus, Record<string, unknown>>> = {
+  400: problemExample(400, "malformed_body", "Malformed JSON in request body"),
+  401: problemExample(401, "unauthorized", "Invalid or expired access token"),
+  403: problemExample(403, "forbidden", "Not enough permissions"),
+  404: problemExample(404, "not_found", "Not found"),
+  405: problemExample(405, "method_not_allowed", "Method PUT is not allowed here; use GET"),
+  409: problemExample(409, "conflict", "Conflicts with existing data"),
+  413: problemExample(413, "content_too_large", "Request body is larger than 1048576 bytes", {
+    limit_bytes: 1_048_576,
+  }),
+  415: problemExample(415, "unsupported_media_type", "Expected a body of type application/json"),
+  422: problemExample(422, "validation_failed", "Request validation failed", {
+    errors: [{ path: "body.name", message: "Expected 1 to 255 characters" }],
+  }),
+  426: problemExample(426, "version_not_supported", "Version not supported anymore", {
+    latest_version: "1.0",
+    supported_versions: ["1.0"],
+  }),
+  429: problemExample(429, "rate_limited", "Too many requests; retry in 42 s", {
+    retry_after: 42,
+  }),
+  500: problemExample(
+    500,
+    "internal_error",
+    "An unexpected error occurred; quote the request id when reporting it",
+  ),
+  503: problemExample(503, "service_unavailable", "Database unavailable"),
 };
 
+type ProblemSchemaOf<S extends ErrorStatus> = S extends keyof typeof PROBLEM_SCHEMAS
+  ? (typeof PROBLEM_SCHEMAS)[S]
+  : typeof ProblemSchema;
+
+type ProblemResponse<S extends ErrorStatus> = {
+  description: string;
+  content: {
+    [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchemaOf<S>; example: Record<string, unknown> };
+  };
+};
+
+/** The description of an error status's response entry. */
+export function problemDescription(status: ErrorStatus): string {
+  return `${statusTitle(status)}: ${DESCRIPTIONS[status]}`;
+}
+
 /**
- * Response entries for the given error statuses, for a route's `responses`.
+ * Response entries for the given error statuses, for a route's `responses`: each with the
+ * problem schema of its status (413, 426 and 429 carry extra members) and its own example.
  *
  * @example
  * ```ts
@@ -81,15 +184,21 @@ type ProblemResponse = {
  */
 export function problemResponses<const S extends ErrorStatus>(
   ...statuses: S[]
-): Record<S, ProblemResponse> {
-  const out = {} as Record<S, ProblemResponse>;
+): { [K in S]: ProblemResponse<K> } {
+  const out: Record<number, unknown> = {};
   for (const status of statuses) {
+    const schema = (PROBLEM_SCHEMAS as Record<number, z.ZodType>)[status] ?? ProblemSchema;
     out[status] = {
-      description: `${statusTitle(status)}: ${DESCRIPTIONS[status]}`,
-      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      description: problemDescription(status),
+      content: { [PROBLEM_CONTENT_TYPE]: { schema, example: PROBLEM_EXAMPLES[status] } },
     };
   }
-  return out;
+  return out as { [K in S]: ProblemResponse<K> };
+}
+
+/** An instant as the API writes it: ISO 8601 in UTC with `Z`. */
+export function timestamp(example = "2026-01-31T12:00:00.000Z") {
+  return z.string().openapi({ format: "date-time", example });
 }
 
 /** A JSON response entry for a route's `responses`. */

@@ -53,7 +53,6 @@ export function sortParam<const F extends string>(fields: readonly [F, ...F[]]) 
   const values = fields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
   return z.enum(values).optional().openapi({
     param: { name: "sort", in: "query" },
-    example: `-${fields[0]}`,
     description: `Sort by ${
       fields.join(", ")
     }; prefix with - for descending. Ties are broken by id.`,

@@ -107,6 +107,18 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   });
 }
 
+const requiredBodies = new Set<string>();
+
+/**
+ * Whether `method path` declared a required body that accepts several media types. For those,
+ * the route is registered with `required: false` — zod-openapi would otherwise run the
+ * validator of every media type on each request — and the handler answers 422 without a body;
+ * the document still says `required: true`.
+ */
+export function isRequiredBody(method: string, path: string): boolean {
+  return requiredBodies.has(`${method.toLowerCase()} ${path}`);
+}
+
 /**
  * `createRoute` plus two things every route needs:
  * - a body guard (413/415/400) after the route's own middleware (auth and permissions), so
@@ -118,11 +130,19 @@ export function defineRoute<const R extends RouteConfig>(
   config: R,
 ): R & { getRoutingPath(): string } {
   const requirement = authRequirementOf(config.middleware);
-  const withSecurity = config.security === undefined && requirement
+  let withSecurity = config.security === undefined && requirement
     ? { ...config, security: securityRequirement(requirement.scopes) }
     : config;
-  const content = config.request?.body?.content;
+  const body = config.request?.body;
+  const content = body?.content;
   if (!content) return createRoute(withSecurity);
+  if (body?.required === true && Object.keys(content).length > 1) {
+    requiredBodies.add(`${config.method} ${config.path}`);
+    withSecurity = {
+      ...withSecurity,
+      request: { ...withSecurity.request, body: { ...body, required: false } },
+    };
+  }
   const own = config.middleware === undefined
     ? []
     : Array.isArray(config.middleware)

@@ -75,7 +75,7 @@ export function bodyGuard(mediaTypes: readonly string[]): MiddlewareHandler<AppE
     const type = contentType ? essence(contentType) : "";
     const isJson = acceptsJson && JSON_TYPE.test(type);
     if (!isJson && !(acceptsForm && type === FORM_TYPE)) {
-      throw new UnsupportedMediaTypeError(mediaTypes);
+      throw new UnsupportedMediaTypeError(mediaTypes, c.req.method);
     }
     if (isJson) {
       let text: string;

@@ -24,8 +24,8 @@ export const login = defineRoute({
     "Unknown users, wrong passwords and deactivated users get the same 401 in similar time.",
   request: {
     body: {
-      // Either media type is accepted; the handler answers 422 when neither is sent.
-      required: false,
+      // Either media type; without a body the handler answers 422 (see defineRoute).
+      required: true,
       description: "Credentials, as JSON or as a form",
       content: {
         "application/json": { schema: LoginJsonSchema },

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
+import { timestamp } from "@/lib/openapi.ts";
 import { PASSWORD_MAX_LENGTH } from "@/lib/passwords.ts";
 
 /** Login passwords: any length the policy allows (older or bootstrap passwords may be short). */
@@ -47,13 +48,11 @@ export type TokenResponse = z.infer<typeof TokenResponseSchema>;
 
 export const SessionSchema = z.object({
   id: z.number().int().openapi({ example: 12 }),
-  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
-  last_used_at: z.string().openapi({
-    example: "2026-01-31T12:30:00.000Z",
+  created_at: timestamp(),
+  last_used_at: timestamp("2026-01-31T12:30:00.000Z").openapi({
     description: "Updated at most about once a minute",
   }),
-  expires_at: z.string().openapi({
-    example: "2026-03-02T12:00:00.000Z",
+  expires_at: timestamp("2026-03-02T12:00:00.000Z").openapi({
     description: "When the refresh token expires",
   }),
   user_agent: z.string().nullable().openapi({ example: "Mozilla/5.0" }),

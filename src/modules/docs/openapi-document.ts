@@ -12,7 +12,14 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import denoJson from "../../../deno.json" with { type: "json" };
 import type { AppEnv } from "@/lib/app-env.ts";
 import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
-import { type ErrorStatus, problemResponses } from "@/lib/openapi.ts";
+import {
+  type ErrorStatus,
+  PROBLEM_EXAMPLES,
+  PROBLEM_SCHEMA_NAMES,
+  PROBLEM_SCHEMAS,
+  problemDescription,
+} from "@/lib/openapi.ts";
+import { isRequiredBody } from "@/lib/router.ts";
 import { EXEMPT_PATHS as RATE_LIMIT_EXEMPT_PATHS } from "@/middleware/rate-limit.ts";
 
 /** The OpenAPI document as plain JSON. */
@@ -163,9 +170,11 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
   RateLimit: {
     description:
       "draft-ietf-httpapi-ratelimit-headers: per policy the caller was counted against, the " +
-      'requests left and the seconds until the window resets, e.g. `"api";r=599;t=60`. Absent ' +
-      "when the request was refused before it was counted (a 426, or a 401 without a valid " +
-      "token).",
+      'requests left and the seconds until the window resets, e.g. `"api";r=599;t=60`. ' +
+      "Public operations count per client address before anything else, so all their answers " +
+      "carry it, 426 included. Operations that need a token count per user once the token is " +
+      "valid, so their 401 and 426 answers (refused before that) do not carry it and do not " +
+      "document it.",
     schema: { type: "string", maxLength: 512, example: '"api";r=599;t=60' },
   },
   "RateLimit-Policy": {
@@ -177,6 +186,26 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
   "Retry-After": {
     description: "Seconds until a retry can succeed (RFC 9110).",
     schema: { type: "integer", minimum: 0, maximum: 86_400, example: 42 },
+  },
+};
+
+const CHALLENGE_HEADERS: Record<string, Json> = {
+  "WWW-Authenticate": {
+    description: "RFC 9110 / RFC 6750: the scheme to authenticate with, `Bearer`, with " +
+      '`error="invalid_token"` when a token was presented but is invalid, expired or revoked.',
+    schema: { type: "string", maxLength: 512, example: 'Bearer error="invalid_token"' },
+  },
+  Location: {
+    description: "The path of the created resource (RFC 9110), e.g. `/items/42`.",
+    schema: { type: "string", format: "uri-reference", maxLength: 2048, example: "/items/42" },
+  },
+  "Accept-Post": {
+    description: "The media types this POST accepts (W3C Linked Data Platform, RFC 9110 15.5.16).",
+    schema: { type: "string", maxLength: 256, example: "application/json" },
+  },
+  "Accept-Patch": {
+    description: "The media types this PATCH accepts (RFC 5789 section 3.1).",
+    schema: { type: "string", maxLength: 256, example: "application/json" },
   },
 };
 
@@ -192,10 +221,21 @@ const X_VERSION_PARAMETER = {
 
 /** A problem+json response entry, as `problemResponses` makes them, by reference. */
 function problemEntry(status: ErrorStatus): Json {
+  const schema = PROBLEM_SCHEMA_NAMES[status] ?? "Problem";
   return {
-    description: problemResponses(status)[status].description,
-    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } },
+    description: problemDescription(status),
+    content: {
+      [PROBLEM_CONTENT_TYPE]: {
+        schema: { $ref: `#/components/schemas/${schema}` },
+        example: PROBLEM_EXAMPLES[status],
+      },
+    },
   };
+}
+
+/** Whether an operation needs credentials (some requirement names a scheme). */
+function isSecured(operation: Json): boolean {
+  return ((operation.security ?? []) as Json[]).some((r) => Object.keys(r).length > 0);
 }
 
 const INT32_MIN = -(2 ** 31);
@@ -239,7 +279,8 @@ export function completeOpenApiDocument(
 ): OpenApiDocument {
   const components = (doc.components ??= {}) as Json;
   const headers = (components.headers ??= {}) as Json;
-  for (const [name, header] of Object.entries({ ...HEADER_COMPONENTS, ...RATE_LIMIT_HEADERS })) {
+  const allHeaders = { ...HEADER_COMPONENTS, ...RATE_LIMIT_HEADERS, ...CHALLENGE_HEADERS };
+  for (const [name, header] of Object.entries(allHeaders)) {
     headers[name] ??= header;
   }
   const parameters = (components.parameters ??= {}) as Json;
@@ -253,6 +294,8 @@ export function completeOpenApiDocument(
       const operation = pathItem[method] as Json | undefined;
       if (!operation) continue;
       operation.operationId ??= deriveOperationId(method, path);
+      const requestBody = operation.requestBody as Json | undefined;
+      if (requestBody && isRequiredBody(method, path)) requestBody.required = true;
       const responses = (operation.responses ??= {}) as Record<string, Json>;
       // Any handler can fail unexpectedly (500); any request can outlive the request timeout,
       // meet an unavailable database or arrive while the instance drains (503).
@@ -278,10 +321,20 @@ export function completeOpenApiDocument(
           };
         }
       }
+      // Refused before the per-user count of an operation that needs a token.
+      const uncounted = isSecured(operation) ? new Set(["401", "426"]) : new Set<string>();
       for (const [status, response] of Object.entries(responses)) {
         if ("$ref" in response) continue;
         const own = (response.headers ??= {}) as Json;
-        if (limited && /^[24]/.test(status)) {
+        if (status === "401") {
+          own["WWW-Authenticate"] ??= { $ref: "#/components/headers/WWW-Authenticate" };
+        }
+        if (status === "201") own.Location ??= { $ref: "#/components/headers/Location" };
+        if (status === "415" && (method === "post" || method === "patch")) {
+          const name = method === "post" ? "Accept-Post" : "Accept-Patch";
+          own[name] ??= { $ref: `#/components/headers/${name}` };
+        }
+        if (limited && /^[24]/.test(status) && !uncounted.has(status)) {
           own.RateLimit ??= { $ref: "#/components/headers/RateLimit" };
           own["RateLimit-Policy"] ??= { $ref: "#/components/headers/RateLimit-Policy" };
         }
@@ -296,15 +349,71 @@ export function completeOpenApiDocument(
       }
     }
   }
+  addPasswordFlow(doc);
   addIntegerFormats(doc);
   return doc;
 }
+
+/** Name of the OAuth 2 password-flow scheme the docs log in with. */
+export const OAUTH2_SCHEME_NAME = "oauth2Password";
+
+/** Name of the bearer scheme the routes declare (see `requireAuth`). */
+const BEARER_SCHEME = "bearerAuth";
+
+/**
+ * Offer the OAuth 2 password flow beside every bearer requirement, with the same scopes, so
+ * Swagger's "Authorize" and Scalar's auth panel log in with a username and password
+ * (`POST /auth/token`, form `grant_type=password`) and then send the token as a bearer token.
+ */
+function addPasswordFlow(doc: OpenApiDocument): void {
+  const scopes = new Set<string>();
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const method of OPERATION_METHODS) {
+      const operation = (item as Json)[method] as Json | undefined;
+      const security = operation?.security as Record<string, string[]>[] | undefined;
+      if (!security) continue;
+      for (const requirement of [...security]) {
+        const needed = requirement[BEARER_SCHEME];
+        if (!needed) continue;
+        for (const scope of needed) scopes.add(scope);
+        const twin = security.some((r) =>
+          r[OAUTH2_SCHEME_NAME] !== undefined &&
+          r[OAUTH2_SCHEME_NAME].join(" ") === needed.join(" ")
+        );
+        if (!twin) security.push({ [OAUTH2_SCHEME_NAME]: [...needed] });
+      }
+    }
+  }
+  const components = (doc.components ??= {}) as Json;
+  const schemes = (components.securitySchemes ??= {}) as Json;
+  schemes[OAUTH2_SCHEME_NAME] ??= {
+    type: "oauth2",
+    description:
+      "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); " +
+      "the access token is then sent as `Authorization: Bearer <token>`.",
+    flows: {
+      password: {
+        tokenUrl: "/auth/token",
+        scopes: Object.fromEntries([...scopes].sort().map((scope) => [scope, scope])),
+      },
+    },
+  };
+}
+
+const registered = new WeakSet<object>();
 
 /** Generate the document of `app`'s OpenAPI routes and complete it. */
 export function buildOpenApiDocument(
   app: OpenAPIHono<AppEnv>,
   options: OpenApiDocumentOptions,
 ): OpenApiDocument {
+  // The extended problem schemas, for the 413/426/429 entries added above by reference.
+  if (!registered.has(app.openAPIRegistry)) {
+    registered.add(app.openAPIRegistry);
+    for (const [status, schema] of Object.entries(PROBLEM_SCHEMAS)) {
+      app.openAPIRegistry.register(PROBLEM_SCHEMA_NAMES[Number(status)]!, schema);
+    }
+  }
   const generated = app.getOpenAPI31Document(structuredClone(OPENAPI_CONFIG) as never);
   // A copy: the generated objects may share parts with the route definitions.
   return completeOpenApiDocument(structuredClone(generated), options);

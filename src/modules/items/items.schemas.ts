@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
+import { timestamp } from "@/lib/openapi.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
 import type { ItemRecord } from "@/modules/items/items.repository.ts";
 
@@ -34,8 +35,12 @@ const ItemName = text(1, NAME_MAX_LENGTH)
     example: "Blue notebook",
     minLength: 1,
     maxLength: NAME_MAX_LENGTH, // code points, as JSON Schema and the refinement above count
+    // Not only whitespace: JSON Schema patterns search (unanchored), and JS's \S is the
+    // complement of exactly what String.prototype.trim() strips.
+    pattern: "\\S",
     description:
-      `1 to ${NAME_MAX_LENGTH} characters; unique among the owner's items (case-sensitive)`,
+      `1 to ${NAME_MAX_LENGTH} characters, not only whitespace; unique among the owner's items ` +
+      "(case-sensitive)",
   });
 
 const ItemDescription = text(0, DESCRIPTION_MAX_LENGTH).nullable().openapi({
@@ -44,13 +49,18 @@ const ItemDescription = text(0, DESCRIPTION_MAX_LENGTH).nullable().openapi({
   description: `Up to ${DESCRIPTION_MAX_LENGTH} characters; null for none`,
 });
 
+/** A substring filter: 1 to {@link NAME_MAX_LENGTH} characters. No example: unset by default. */
+function filterText() {
+  return text(1, NAME_MAX_LENGTH).openapi({ minLength: 1, maxLength: NAME_MAX_LENGTH });
+}
+
 export const ItemSchema = z.object({
   id: z.number().int().openapi({ example: 1 }),
   name: z.string().openapi({ example: "Blue notebook" }),
   description: z.string().nullable().openapi({ example: "A5, dotted, 120 pages" }),
   user_id: z.number().int().openapi({ example: 2, description: "The owner" }),
-  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
-  updated_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+  created_at: timestamp(),
+  updated_at: timestamp(),
 }).openapi("Item");
 export type ItemBody = z.infer<typeof ItemSchema>;
 
@@ -71,15 +81,13 @@ export const ItemIdParamsSchema = z.object({
 });
 
 export const ListItemsQuerySchema = PageQuerySchema.extend({
-  name: text(1, NAME_MAX_LENGTH).optional().openapi({
+  name: filterText().optional().openapi({
     param: { name: "name", in: "query" },
     description: "Case-insensitive substring of the name; %, _ and \\ match themselves",
-    example: "note",
   }),
-  description: text(1, NAME_MAX_LENGTH).optional().openapi({
+  description: filterText().optional().openapi({
     param: { name: "description", in: "query" },
     description: "Case-insensitive substring of the description; %, _ and \\ match themselves",
-    example: "dotted",
   }),
   user_id: idParam("user_id", { in: "query", description: "Only this owner's items" })
     .optional(),

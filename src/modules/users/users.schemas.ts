@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { idParam, SERIAL_MAX } from "@/lib/ids.ts";
+import { timestamp } from "@/lib/openapi.ts";
 import {
   isWellFormedPassword,
   PASSWORD_MAX_LENGTH,
@@ -36,8 +37,8 @@ export const UserSchema = z.object({
   role_id: z.number().int().openapi({ example: 2 }),
   role: z.enum(["admin", "user"]).openapi({ example: "user" }),
   activated: z.boolean().openapi({ example: true }),
-  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
-  updated_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
+  created_at: timestamp(),
+  updated_at: timestamp(),
 }).openapi("User");
 export type UserBody = z.infer<typeof UserSchema>;
 
@@ -72,11 +73,9 @@ export const ListUsersQuerySchema = PageQuerySchema.extend({
   username: z.string().min(1).max(64).optional().openapi({
     param: { name: "username", in: "query" },
     description: "Case-insensitive substring; % and _ match themselves",
-    example: "ali",
   }),
   activated: booleanQuery.optional().openapi({
     param: { name: "activated", in: "query" },
-    example: "true",
   }),
   role_id: idParam("role_id", { in: "query", description: "Only users with this role" })
     .optional(),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
+import { timestamp } from "@/lib/openapi.ts";
 import { instantSchema } from "@/lib/timestamps.ts";
 
 /** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
@@ -22,11 +23,11 @@ export const VersionSchema = z.object({
     example: false,
     description: "Deprecated versions still work; responses carry a Deprecation header",
   }),
-  deprecated_at: z.string().nullable().openapi({
+  deprecated_at: timestamp().nullable().openapi({
     example: null,
     description: "When the version was deprecated (the Deprecation header's date)",
   }),
-  sunset_at: z.string().nullable().openapi({
+  sunset_at: timestamp().nullable().openapi({
     example: null,
     description: "When the version stops working; from then on it is answered with 426",
   }),
