@@ -121,8 +121,16 @@ export function createApp(deps: AppDeps) {
 
   // Before every router (the probes are exempt); per user once requireAuth() knows the user.
   app.use(apiRateLimit());
-  app.route("/", createHealthRouter());
-  app.route("/", createVersionsRouter());
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
+    type: "http",
+    scheme: "bearer",
+    description: "An access token from POST /auth/token or POST /auth/refresh",
+  });
+  // The routers are chained so the returned app's type carries every route (`AppType`, for
+  // the typed client of src/client.ts); the order of registration is the order they run in.
+  const ungated = app
+    .route("/", createHealthRouter())
+    .route("/", createVersionsRouter());
   // Before the versioned routers: 426 comes before authentication (401).
   app.use(versionGate({
     paths: VERSIONED_PATH_PREFIXES,
@@ -130,15 +138,11 @@ export function createApp(deps: AppDeps) {
     clock: deps.clock,
     onReject: () => deps.metrics.versionGateRejections.inc(),
   }));
-  app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
-    type: "http",
-    scheme: "bearer",
-    description: "An access token from POST /auth/token or POST /auth/refresh",
-  });
-  app.route("/", createAuthRouter());
-  app.route("/", createUsersRouter());
-  app.route("/", createRolesRouter());
-  app.route("/", createItemsRouter());
+  const api = ungated
+    .route("/", createAuthRouter())
+    .route("/", createUsersRouter())
+    .route("/", createRolesRouter())
+    .route("/", createItemsRouter());
 
   // DOCS_AUTH=basic: the same login throttle as POST /auth/token.
   app.route(
@@ -183,8 +187,11 @@ export function createApp(deps: AppDeps) {
     return problemResponse(internal.toProblem(requestId));
   });
 
-  return app;
+  return api;
 }
 
 /** The application type, for typed test clients. */
 export type App = ReturnType<typeof createApp>;
+
+/** Every route with its params, bodies and responses: the type `hc<AppType>` is built from. */
+export type AppType = App;

@@ -1,28 +1,22 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin, type TestUser } from "./helpers/auth.ts";
+import { clientOf, expectJson } from "./helpers/client.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-interface Item {
-  id: number;
-  name: string;
-  description: string | null;
-  user_id: number;
-  created_at: string;
-  updated_at: string;
-}
-
 async function createItem(
   t: TestApp,
   token: string,
-  body: Record<string, unknown>,
-): Promise<Item> {
-  const res = await t.request("POST", "/items", { json: body, headers: bearer(token) });
-  const text = await res.text();
-  if (res.status !== 201) throw new Error(`Expected 201, got ${res.status}: ${text}`);
-  return JSON.parse(text) as Item;
+  json: { name: string; description?: string | null },
+) {
+  return await expectJson(await clientOf(t, token).items.$post({ json }), 201);
+}
+
+/** `GET /items/{item_id}` through the typed client. */
+function readItem(t: TestApp, id: number | string, token?: string) {
+  return clientOf(t, token).items[":item_id"].$get({ param: { item_id: String(id) } });
 }
 
 /** An app with an owner, another user and an admin, and one item of the owner's. */
@@ -40,18 +34,16 @@ for (const dialect of DIALECTS) {
     const { t, owner, other, admin } = await setup(dialect);
     try {
       await s.step("401 with WWW-Authenticate for an anonymous caller", async () => {
-        const res = await t.request("POST", "/items", { json: { name: "x" } });
+        const res = await clientOf(t).items.$post({ json: { name: "x" } });
         assertEquals(res.headers.get("www-authenticate")?.startsWith("Bearer"), true);
         await expectProblem(res, 401);
       });
       await s.step("201 with Location and the item, owned by the caller", async () => {
-        const res = await t.request("POST", "/items", {
+        const res = await clientOf(t, owner.token).items.$post({
           json: { name: "Pen", description: "Blue ink" },
-          headers: bearer(owner.token),
         });
-        assertEquals(res.status, 201);
         assert(res.headers.get("content-type")?.startsWith("application/json"));
-        const item = await res.json() as Item;
+        const item = await expectJson(res, 201);
         assertEquals(res.headers.get("location"), `/items/${item.id}`);
         assertEquals(item.name, "Pen");
         assertEquals(item.description, "Blue ink");
@@ -59,8 +51,8 @@ for (const dialect of DIALECTS) {
         assert(ISO_UTC.test(item.created_at), item.created_at);
         assertEquals(item.updated_at, item.created_at);
         assertEquals(item.created_at, t.clock.now().toISOString());
-        const read = await t.request("GET", `/items/${item.id}`, { headers: bearer(owner.token) });
-        assertEquals(await read.json(), item, "what was returned is what is stored");
+        const read = await expectJson(await readItem(t, item.id, owner.token), 200);
+        assertEquals(read, item, "what was returned is what is stored");
       });
       await s.step("an omitted description is null", async () => {
         const item = await createItem(t, owner.token, { name: "No description" });
@@ -71,10 +63,7 @@ for (const dialect of DIALECTS) {
         assert(item.user_id !== owner.id && item.user_id !== other.id);
       });
       await s.step("409 for a name the owner already uses", async () => {
-        const res = await t.request("POST", "/items", {
-          json: { name: "Notebook" },
-          headers: bearer(owner.token),
-        });
+        const res = await clientOf(t, owner.token).items.$post({ json: { name: "Notebook" } });
         const body = await expectProblem(res, 409);
         assertEquals(body.code, "conflict");
         assertEquals(body.detail, 'An item named "Notebook" already exists for this owner');
@@ -137,13 +126,10 @@ for (const dialect of DIALECTS) {
             }),
             415,
           );
-          await expectProblem(
-            await t.request("POST", "/items", {
-              json: { name: "big", description: "x".repeat(2_000_000) },
-              headers: bearer(owner.token),
-            }),
-            413,
-          );
+          const big = await clientOf(t, owner.token).items.$post({
+            json: { name: "big", description: "x".repeat(2_000_000) },
+          });
+          assertEquals(typeof (await expectJson(big, 413)).limit_bytes, "number");
         },
       );
     } finally {
@@ -155,25 +141,32 @@ for (const dialect of DIALECTS) {
     const { t, owner, other, admin, item } = await setup(dialect);
     try {
       await s.step("401 for an anonymous caller", async () => {
-        await expectProblem(await t.request("GET", `/items/${item.id}`), 401);
+        await expectProblem(await readItem(t, item.id), 401);
       });
       await s.step("200 for the owner, another user and an admin", async () => {
         for (const token of [owner.token, other.token, admin.token]) {
-          const res = await t.request("GET", `/items/${item.id}`, { headers: bearer(token) });
-          assertEquals(res.status, 200);
-          assertEquals(await res.json(), item);
+          assertEquals(await expectJson(await readItem(t, item.id, token), 200), item);
         }
       });
       await s.step("404 'Item not found' for a missing item", async () => {
-        const res = await t.request("GET", "/items/999999", { headers: bearer(other.token) });
-        assertEquals((await expectProblem(res, 404)).detail, "Item not found");
+        const res = await readItem(t, 999999, other.token);
+        assertEquals((await expectJson(res, 404)).detail, "Item not found");
       });
       await s.step("422 for an id that is not a positive integer", async () => {
-        for (const id of ["abc", "0", "-1", "1e3", "0x10", "1.5", "99999999999"]) {
-          const res = await t.request("GET", `/items/${id}`, { headers: bearer(owner.token) });
-          await expectProblem(res, 422);
+        for (const id of ["abc", "0", "-1", "1e3", "0x10", "1.5", "99999999999", "4294967296"]) {
+          const body = await expectProblem(await readItem(t, id, owner.token), 422);
+          assertEquals(body.errors, [{
+            path: "path.item_id",
+            message: "Expected an integer from 1 to 4294967295",
+          }]);
         }
       });
+      await s.step(
+        "the largest id the document allows is looked up (404), not refused",
+        async () => {
+          await expectProblem(await readItem(t, 4_294_967_295, owner.token), 404);
+        },
+      );
     } finally {
       await t.close();
     }
@@ -181,22 +174,27 @@ for (const dialect of DIALECTS) {
 
   Deno.test(`[${dialect}] PATCH /items/{item_id} is for the owner or an admin`, async (s) => {
     const { t, owner, other, admin, item } = await setup(dialect);
-    const patch = (id: number | string, json: unknown, token?: string) =>
-      t.request("PATCH", `/items/${id}`, { json, headers: token ? bearer(token) : {} });
+    const patch = (
+      id: number | string,
+      json: { name?: string; description?: string | null },
+      token?: string,
+    ) => clientOf(t, token).items[":item_id"].$patch({ param: { item_id: String(id) }, json });
+    /** For bodies the types rule out. */
+    const patchRaw = (id: number | string, json: unknown, token: string) =>
+      t.request("PATCH", `/items/${id}`, { json, headers: bearer(token) });
     try {
       await s.step("401 for an anonymous caller", async () => {
         await expectProblem(await patch(item.id, { name: "x" }), 401);
       });
       await s.step("403 for another user, and nothing changes", async () => {
         await expectProblem(await patch(item.id, { name: "Taken over" }, other.token), 403);
-        const read = await t.request("GET", `/items/${item.id}`, { headers: bearer(owner.token) });
-        assertEquals((await read.json() as Item).name, "Notebook");
+        const read = await readItem(t, item.id, owner.token);
+        assertEquals((await expectJson(read, 200)).name, "Notebook");
       });
       await s.step("200 for the owner: renames and moves updated_at only", async () => {
         t.clock.advance(60_000);
         const res = await patch(item.id, { name: "Notebook v2" }, owner.token);
-        assertEquals(res.status, 200);
-        const changed = await res.json() as Item;
+        const changed = await expectJson(res, 200);
         assertEquals(changed.name, "Notebook v2");
         assertEquals(changed.description, "A5, dotted", "an absent field stays as it was");
         assertEquals(changed.created_at, item.created_at);
@@ -205,29 +203,23 @@ for (const dialect of DIALECTS) {
       });
       await s.step("the item's own name is not a conflict", async () => {
         const res = await patch(item.id, { name: "Notebook v2", description: "same" }, owner.token);
-        assertEquals(res.status, 200);
-        assertEquals((await res.json() as Item).description, "same");
+        assertEquals((await expectJson(res, 200)).description, "same");
       });
       await s.step("description: null clears it", async () => {
         const res = await patch(item.id, { description: null }, owner.token);
-        assertEquals(res.status, 200);
-        const changed = await res.json() as Item;
+        const changed = await expectJson(res, 200);
         assertEquals(changed.description, null);
         assertEquals(changed.name, "Notebook v2");
       });
       await s.step("an empty patch changes nothing", async () => {
-        const before = await (await t.request("GET", `/items/${item.id}`, {
-          headers: bearer(owner.token),
-        })).json();
+        const before = await expectJson(await readItem(t, item.id, owner.token), 200);
         t.clock.advance(1_000);
         const res = await patch(item.id, {}, owner.token);
-        assertEquals(res.status, 200);
-        assertEquals(await res.json(), before);
+        assertEquals(await expectJson(res, 200), before);
       });
       await s.step("200 for an admin on someone else's item; the owner stays", async () => {
         const res = await patch(item.id, { name: "Renamed by admin" }, admin.token);
-        assertEquals(res.status, 200);
-        assertEquals((await res.json() as Item).user_id, owner.id);
+        assertEquals((await expectJson(res, 200)).user_id, owner.id);
       });
       await s.step(
         "409 for the name of another of the owner's items, by owner or admin",
@@ -262,25 +254,28 @@ for (const dialect of DIALECTS) {
             { id: 5 },
           ]
         ) {
-          await expectProblem(await patch(item.id, json, owner.token), 422);
+          await expectProblem(await patchRaw(item.id, json, owner.token), 422);
         }
         await expectProblem(await patch("abc", { name: "x" }, owner.token), 422);
         await expectProblem(await patch(0, { name: "x" }, owner.token), 422);
       });
-      await s.step("400 for malformed JSON and 415 for another media type", async () => {
-        const headers = { ...bearer(owner.token), "Content-Type": "application/json" };
-        await expectProblem(
-          await t.request("PATCH", `/items/${item.id}`, { body: "{", headers }),
-          400,
-        );
-        await expectProblem(
-          await t.request("PATCH", `/items/${item.id}`, {
+      await s.step(
+        "400 for malformed JSON and 415 (with Accept-Patch) for another media type",
+        async () => {
+          const headers = { ...bearer(owner.token), "Content-Type": "application/json" };
+          await expectProblem(
+            await t.request("PATCH", `/items/${item.id}`, { body: "{", headers }),
+            400,
+          );
+          const res = await t.request("PATCH", `/items/${item.id}`, {
             body: "name",
             headers: { ...bearer(owner.token), "Content-Type": "text/plain" },
-          }),
-          415,
-        );
-      });
+          });
+          assertEquals(res.headers.get("accept-patch"), "application/json");
+          assertEquals(res.headers.get("accept-post"), null);
+          await expectProblem(res, 415);
+        },
+      );
     } finally {
       await t.close();
     }
@@ -289,23 +284,20 @@ for (const dialect of DIALECTS) {
   Deno.test(`[${dialect}] DELETE /items/{item_id} is for the owner or an admin`, async (s) => {
     const { t, owner, other, admin, item } = await setup(dialect);
     const del = (id: number | string, token?: string) =>
-      t.request("DELETE", `/items/${id}`, { headers: token ? bearer(token) : {} });
+      clientOf(t, token).items[":item_id"].$delete({ param: { item_id: String(id) } });
     try {
       await s.step("401 for an anonymous caller", async () => {
         await expectProblem(await del(item.id), 401);
       });
       await s.step("403 for another user, and the item stays", async () => {
         await expectProblem(await del(item.id, other.token), 403);
-        const read = await t.request("GET", `/items/${item.id}`, { headers: bearer(owner.token) });
-        assertEquals(read.status, 200);
-        await read.body?.cancel();
+        await expectJson(await readItem(t, item.id, owner.token), 200);
       });
       await s.step("204 for the owner; then it is gone (404)", async () => {
         const res = await del(item.id, owner.token);
         assertEquals(res.status, 204);
         assertEquals(await res.text(), "");
-        const read = await t.request("GET", `/items/${item.id}`, { headers: bearer(owner.token) });
-        await expectProblem(read, 404);
+        await expectProblem(await readItem(t, item.id, owner.token), 404);
         await expectProblem(await del(item.id, owner.token), 404);
       });
       await s.step("204 for an admin on someone else's item", async () => {
@@ -330,11 +322,10 @@ for (const dialect of DIALECTS) {
       const owner = await createUser(t);
       for (let round = 0; round < 3; round++) {
         const responses = await Promise.all(
-          Array.from({ length: 6 }, () =>
-            t.request("POST", "/items", {
-              json: { name: `Race ${round}` },
-              headers: bearer(owner.token),
-            })),
+          Array.from(
+            { length: 6 },
+            () => clientOf(t, owner.token).items.$post({ json: { name: `Race ${round}` } }),
+          ),
         );
         const statuses = responses.map((r) => r.status).sort();
         assertEquals(statuses, [201, 409, 409, 409, 409, 409]);
@@ -343,10 +334,10 @@ for (const dialect of DIALECTS) {
           else await res.body?.cancel();
         }
       }
-      const list = await t.request("GET", `/items?user_id=${owner.id}`, {
-        headers: bearer(owner.token),
+      const list = await clientOf(t, owner.token).items.$get({
+        query: { user_id: String(owner.id) },
       });
-      assertEquals((await list.json() as { total: number }).total, 3);
+      assertEquals((await expectJson(list, 200)).total, 3);
     } finally {
       await t.close();
     }
@@ -360,9 +351,9 @@ for (const dialect of DIALECTS) {
       const b = await createItem(t, owner.token, { name: "B" });
       const responses = await Promise.all(
         [a, b].map((item) =>
-          t.request("PATCH", `/items/${item.id}`, {
+          clientOf(t, owner.token).items[":item_id"].$patch({
+            param: { item_id: String(item.id) },
             json: { name: "Same" },
-            headers: bearer(owner.token),
           })
         ),
       );

@@ -116,7 +116,7 @@ export async function createTestApp(
 
 /** Assert a response is problem+json with `status`; returns the parsed body. */
 export async function expectProblem(
-  res: Response,
+  res: Pick<Response, "status" | "headers" | "text">,
   status: number,
 ): Promise<Record<string, unknown>> {
   const text = await res.text();
