@@ -1,30 +1,19 @@
 import { assert, assertEquals, assertNotEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, login, type Tokens } from "./helpers/auth.ts";
+import { clientOf, expectJson } from "./helpers/client.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 
-interface SessionView {
-  id: number;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string;
-  user_agent: string | null;
-  ip: string | null;
-  current: boolean;
+async function sessionsOf(t: TestApp, token: string) {
+  return await expectJson(await clientOf(t, token).auth.sessions.$get(), 200);
 }
 
-async function sessionsOf(t: TestApp, token: string): Promise<SessionView[]> {
-  const res = await t.request("GET", "/auth/sessions", { headers: bearer(token) });
-  assertEquals(res.status, 200, await res.clone().text());
-  return await res.json() as SessionView[];
-}
-
-async function refresh(t: TestApp, refreshToken: string): Promise<Response> {
-  return await t.request("POST", "/auth/refresh", { json: { refresh_token: refreshToken } });
+function refresh(t: TestApp, refreshToken: string) {
+  return clientOf(t).auth.refresh.$post({ json: { refresh_token: refreshToken } });
 }
 
 async function meStatus(t: TestApp, token: string): Promise<number> {
-  const res = await t.request("GET", "/auth/me", { headers: bearer(token) });
+  const res = await clientOf(t, token).auth.me.$get();
   await res.body?.cancel();
   return res.status;
 }
@@ -36,9 +25,7 @@ for (const dialect of DIALECTS) {
       const user = await createUser(app);
       let next!: Tokens;
       await t.step("a refresh returns a new pair and the old pair dies", async () => {
-        const res = await refresh(app, user.refreshToken);
-        assertEquals(res.status, 200);
-        next = await res.json() as Tokens;
+        next = await expectJson(await refresh(app, user.refreshToken), 200);
         assertEquals(next.token_type, "bearer");
         assertEquals(next.user_id, user.id);
         assertEquals(next.expires_in, 7200);
@@ -92,7 +79,7 @@ for (const dialect of DIALECTS) {
         const statuses = responses.map((r) => r.status).sort();
         assertEquals(statuses, [200, 401, 401, 401, 401, 401]);
         const winner = responses.find((r) => r.status === 200)!;
-        const tokens = await winner.json() as Tokens;
+        const tokens = await expectJson(winner, 200);
         for (const r of responses) if (r !== winner) await expectProblem(r, 401);
         // The losers presented a rotated token: reuse detection revoked the session.
         assertEquals(await meStatus(app, tokens.access_token), 401);
@@ -289,9 +276,7 @@ for (const dialect of DIALECTS) {
       });
       let tokens!: Tokens;
       await t.step("the refresh token still renews the pair", async () => {
-        const res = await refresh(app, user.refreshToken);
-        assertEquals(res.status, 200);
-        tokens = await res.json() as Tokens;
+        tokens = await expectJson(await refresh(app, user.refreshToken), 200);
         assertEquals(await meStatus(app, tokens.access_token), 200);
       });
       await t.step(

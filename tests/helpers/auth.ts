@@ -6,6 +6,7 @@
 import { ROLE_IDS } from "@/lib/roles.ts";
 import { insertUser } from "@/modules/users/users.repository.ts";
 import { TEST_ADMIN, type TestApp } from "./app.ts";
+import { clientOf } from "./client.ts";
 
 /** The body of a successful `POST /auth/token` or `POST /auth/refresh`. */
 export interface Tokens {
@@ -41,10 +42,11 @@ export async function login(
   password: string,
   headers: Record<string, string> = {},
 ): Promise<Tokens> {
-  const res = await t.request("POST", "/auth/token", { json: { username, password }, headers });
+  const res = await clientOf(t).auth.token.$post({ json: { username, password } }, { headers });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`Login of ${username} failed: ${res.status} ${text}`);
-  return JSON.parse(text) as Tokens;
+  const tokens: Tokens = JSON.parse(text);
+  return tokens;
 }
 
 /** Log in as the bootstrap admin of the test app. */

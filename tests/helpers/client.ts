@@ -5,7 +5,6 @@
  */
 import { createClient, type ItemsApiClient } from "@/client.ts";
 import type { TestApp } from "./app.ts";
-import { bearer } from "./auth.ts";
 
 /**
  * A typed client of `t`, sending `Authorization: Bearer <token>` when a token is given.
@@ -18,7 +17,7 @@ import { bearer } from "./auth.ts";
 export function clientOf(t: TestApp, token?: string): ItemsApiClient {
   return createClient("http://items-api.test", {
     fetch: (input: RequestInfo | URL, init?: RequestInit) => t.app.request(input, init),
-    ...(token === undefined ? {} : { headers: bearer(token) }),
+    ...(token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } }),
   });
 }
 
