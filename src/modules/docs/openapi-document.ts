@@ -173,8 +173,7 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
       'requests left and the seconds until the window resets, e.g. `"api";r=599;t=60`. ' +
       "Public operations count per client address before anything else, so all their answers " +
       "carry it, 426 included. Operations that need a token count per user once the token is " +
-      "valid, so their 401 and 426 answers (refused before that) do not carry it and do not " +
-      "document it.",
+      "valid, so their 401 and 426 answers (refused before that) do not carry it.",
     schema: { type: "string", maxLength: 512, example: '"api";r=599;t=60' },
   },
   "RateLimit-Policy": {
@@ -231,11 +230,6 @@ function problemEntry(status: ErrorStatus): Json {
       },
     },
   };
-}
-
-/** Whether an operation needs credentials (some requirement names a scheme). */
-function isSecured(operation: Json): boolean {
-  return ((operation.security ?? []) as Json[]).some((r) => Object.keys(r).length > 0);
 }
 
 const INT32_MIN = -(2 ** 31);
@@ -321,8 +315,6 @@ export function completeOpenApiDocument(
           };
         }
       }
-      // Refused before the per-user count of an operation that needs a token.
-      const uncounted = isSecured(operation) ? new Set(["401", "426"]) : new Set<string>();
       for (const [status, response] of Object.entries(responses)) {
         if ("$ref" in response) continue;
         const own = (response.headers ??= {}) as Json;
@@ -334,7 +326,7 @@ export function completeOpenApiDocument(
           const name = method === "post" ? "Accept-Post" : "Accept-Patch";
           own[name] ??= { $ref: `#/components/headers/${name}` };
         }
-        if (limited && /^[24]/.test(status) && !uncounted.has(status)) {
+        if (limited && /^[24]/.test(status)) {
           own.RateLimit ??= { $ref: "#/components/headers/RateLimit" };
           own["RateLimit-Policy"] ??= { $ref: "#/components/headers/RateLimit-Policy" };
         }
@@ -390,7 +382,11 @@ function addPasswordFlow(doc: OpenApiDocument): void {
     type: "oauth2",
     description:
       "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); " +
-      "the access token is then sent as `Authorization: Bearer <token>`.",
+      "the access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque " +
+      "random strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has " +
+      "nothing to apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them " +
+      "with `POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, " +
+      "so no `refreshUrl` is declared).",
     flows: {
       password: {
         tokenUrl: "/auth/token",
