@@ -28,6 +28,7 @@ import { securityHeaders } from "@/middleware/security-headers.ts";
 import { staticFiles } from "@/middleware/static-files.ts";
 import { versionGate } from "@/middleware/version-gate.ts";
 import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
+import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/lib/openapi.ts";
 import { createAuthRouter } from "@/modules/auth/auth.index.ts";
 import { createDocsRouter } from "@/modules/docs/docs.index.ts";
 import { createHealthRouter } from "@/modules/health/health.index.ts";
@@ -126,6 +127,11 @@ export function createApp(deps: AppDeps) {
     scheme: "bearer",
     description: "An access token from POST /auth/token or POST /auth/refresh",
   });
+  app.openAPIRegistry.registerComponent(
+    "securitySchemes",
+    OAUTH2_SCHEME_NAME,
+    OAUTH2_PASSWORD_SCHEME,
+  );
   // The routers are chained so the returned app's type carries every route (`AppType`, for
   // the typed client of src/client.ts); the order of registration is the order they run in.
   const ungated = app

@@ -3,6 +3,7 @@ import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin, type TestUser } from "./helpers/auth.ts";
 import { clientOf, expectJson } from "./helpers/client.ts";
 import { DIALECTS } from "./helpers/databases.ts";
+import { invalidIdMessage } from "@/lib/ids.ts";
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -157,7 +158,7 @@ for (const dialect of DIALECTS) {
           const body = await expectProblem(await readItem(t, id, owner.token), 422);
           assertEquals(body.errors, [{
             path: "path.item_id",
-            message: "Expected an integer from 1 to 4294967295",
+            message: invalidIdMessage(),
           }]);
         }
       });

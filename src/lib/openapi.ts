@@ -6,10 +6,30 @@
  */
 import { z } from "@hono/zod-openapi";
 import { PROBLEM_CONTENT_TYPE, statusTitle } from "@/lib/errors.ts";
-import type { Scope } from "@/lib/scopes.ts";
+import { type Scope, SCOPES } from "@/lib/scopes.ts";
 
 /** Name of the bearer security scheme in the OpenAPI document. */
 export const BEARER_SCHEME_NAME = "bearerAuth";
+
+/** Name of the OAuth 2 password-flow scheme the docs pages log in with. */
+export const OAUTH2_SCHEME_NAME = "oauth2Password";
+
+/**
+ * The OAuth 2 password flow on `POST /auth/token`, so Swagger's "Authorize" and Scalar's auth
+ * panel take a username and password (form `grant_type=password`) and send the token they get
+ * as a bearer token. Declares every scope of the vocabulary.
+ */
+export const OAUTH2_PASSWORD_SCHEME = {
+  type: "oauth2",
+  description:
+    "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); the " +
+    "access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque random " +
+    "strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has nothing to " +
+    "apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them with " +
+    "`POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, so no " +
+    "`refreshUrl` is declared). A session token carries every scope of its user's role.",
+  flows: { password: { tokenUrl: "/auth/token", scopes: { ...SCOPES } } },
+} as const;
 
 /**
  * The `security` of a route that needs these scopes: one requirement per scheme that can
@@ -18,7 +38,7 @@ export const BEARER_SCHEME_NAME = "bearerAuth";
 export function securityRequirement(
   scopes: readonly Scope[],
 ): Array<Record<string, string[]>> {
-  return [{ [BEARER_SCHEME_NAME]: [...scopes] }];
+  return [{ [BEARER_SCHEME_NAME]: [...scopes] }, { [OAUTH2_SCHEME_NAME]: [...scopes] }];
 }
 
 /** RFC 9457 problem details, as every error response carries them. */

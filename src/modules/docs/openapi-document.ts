@@ -341,59 +341,8 @@ export function completeOpenApiDocument(
       }
     }
   }
-  addPasswordFlow(doc);
   addIntegerFormats(doc);
   return doc;
-}
-
-/** Name of the OAuth 2 password-flow scheme the docs log in with. */
-export const OAUTH2_SCHEME_NAME = "oauth2Password";
-
-/** Name of the bearer scheme the routes declare (see `requireAuth`). */
-const BEARER_SCHEME = "bearerAuth";
-
-/**
- * Offer the OAuth 2 password flow beside every bearer requirement, with the same scopes, so
- * Swagger's "Authorize" and Scalar's auth panel log in with a username and password
- * (`POST /auth/token`, form `grant_type=password`) and then send the token as a bearer token.
- */
-function addPasswordFlow(doc: OpenApiDocument): void {
-  const scopes = new Set<string>();
-  for (const item of Object.values(doc.paths ?? {})) {
-    for (const method of OPERATION_METHODS) {
-      const operation = (item as Json)[method] as Json | undefined;
-      const security = operation?.security as Record<string, string[]>[] | undefined;
-      if (!security) continue;
-      for (const requirement of [...security]) {
-        const needed = requirement[BEARER_SCHEME];
-        if (!needed) continue;
-        for (const scope of needed) scopes.add(scope);
-        const twin = security.some((r) =>
-          r[OAUTH2_SCHEME_NAME] !== undefined &&
-          r[OAUTH2_SCHEME_NAME].join(" ") === needed.join(" ")
-        );
-        if (!twin) security.push({ [OAUTH2_SCHEME_NAME]: [...needed] });
-      }
-    }
-  }
-  const components = (doc.components ??= {}) as Json;
-  const schemes = (components.securitySchemes ??= {}) as Json;
-  schemes[OAUTH2_SCHEME_NAME] ??= {
-    type: "oauth2",
-    description:
-      "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); " +
-      "the access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque " +
-      "random strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has " +
-      "nothing to apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them " +
-      "with `POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, " +
-      "so no `refreshUrl` is declared).",
-    flows: {
-      password: {
-        tokenUrl: "/auth/token",
-        scopes: Object.fromEntries([...scopes].sort().map((scope) => [scope, scope])),
-      },
-    },
-  };
 }
 
 const registered = new WeakSet<object>();
