@@ -172,26 +172,36 @@ Deno.test("the OpenAPI document gives generated clients what the service really 
       findings.assertNone();
     });
 
-    await t.step("WWW-Authenticate on 401, Location on 201, Accept-Patch/Post on 415", () => {
-      const findings = new Findings();
-      for (const { method, name, op } of operations) {
-        const headersOf = (status: string) => deref(doc, op.responses[status] ?? {}).headers ?? {};
-        if (op.responses["401"]) {
-          findings.check(headersOf("401")["WWW-Authenticate"], `${name} 401: WWW-Authenticate`);
+    await t.step(
+      "WWW-Authenticate on 401 (and scoped 403), Location on 201, Accept-Patch/Post on 415",
+      () => {
+        const findings = new Findings();
+        for (const { method, name, op } of operations) {
+          const headersOf = (status: string) =>
+            deref(doc, op.responses[status] ?? {}).headers ?? {};
+          if (op.responses["401"]) {
+            findings.check(headersOf("401")["WWW-Authenticate"], `${name} 401: WWW-Authenticate`);
+          }
+          const scoped = (op.security ?? []).some((r: Json) =>
+            Object.values(r).some((scopes) => (scopes as string[]).length > 0)
+          );
+          if (op.responses["403"] && scoped) {
+            findings.check(headersOf("403")["WWW-Authenticate"], `${name} 403: WWW-Authenticate`);
+          }
+          if (op.responses["201"]) {
+            findings.check(headersOf("201").Location, `${name} 201: Location`);
+          }
+          if (op.responses["415"] && method === "patch") {
+            findings.check(headersOf("415")["Accept-Patch"], `${name} 415: Accept-Patch`);
+            findings.check(!headersOf("415")["Accept-Post"], `${name} 415: Accept-Post on a PATCH`);
+          }
+          if (op.responses["415"] && method === "post") {
+            findings.check(headersOf("415")["Accept-Post"], `${name} 415: Accept-Post`);
+          }
         }
-        if (op.responses["201"]) {
-          findings.check(headersOf("201").Location, `${name} 201: Location`);
-        }
-        if (op.responses["415"] && method === "patch") {
-          findings.check(headersOf("415")["Accept-Patch"], `${name} 415: Accept-Patch`);
-          findings.check(!headersOf("415")["Accept-Post"], `${name} 415: Accept-Post on a PATCH`);
-        }
-        if (op.responses["415"] && method === "post") {
-          findings.check(headersOf("415")["Accept-Post"], `${name} 415: Accept-Post`);
-        }
-      }
-      findings.assertNone();
-    });
+        findings.assertNone();
+      },
+    );
 
     await t.step("the answers carry those headers", async () => {
       const created = await app.request("POST", "/items", { json: { name: "Pen" }, headers: auth });

@@ -190,8 +190,10 @@ const RATE_LIMIT_HEADERS: Record<string, Json> = {
 
 const CHALLENGE_HEADERS: Record<string, Json> = {
   "WWW-Authenticate": {
-    description: "RFC 9110 / RFC 6750: the scheme to authenticate with, `Bearer`, with " +
-      '`error="invalid_token"` when a token was presented but is invalid, expired or revoked.',
+    description: "RFC 9110 / RFC 6750: on a 401, the scheme to authenticate with, `Bearer`, " +
+      'with `error="invalid_token"` when a token was presented but is invalid, expired or ' +
+      "revoked; on a 403 for a credential without the operation's scopes, " +
+      '`Bearer error="insufficient_scope", scope="<the scopes needed>"`.',
     schema: { type: "string", maxLength: 512, example: 'Bearer error="invalid_token"' },
   },
   Location: {
@@ -318,7 +320,7 @@ export function completeOpenApiDocument(
       for (const [status, response] of Object.entries(responses)) {
         if ("$ref" in response) continue;
         const own = (response.headers ??= {}) as Json;
-        if (status === "401") {
+        if (status === "401" || (status === "403" && needsScopes(operation))) {
           own["WWW-Authenticate"] ??= { $ref: "#/components/headers/WWW-Authenticate" };
         }
         if (status === "201") own.Location ??= { $ref: "#/components/headers/Location" };
@@ -343,6 +345,12 @@ export function completeOpenApiDocument(
   }
   addIntegerFormats(doc);
   return doc;
+}
+
+/** Whether an operation's security names scopes (so a 403 may be `insufficient_scope`). */
+function needsScopes(operation: Json): boolean {
+  return ((operation.security ?? []) as Record<string, string[]>[])
+    .some((requirement) => Object.values(requirement).some((scopes) => scopes.length > 0));
 }
 
 const registered = new WeakSet<object>();
