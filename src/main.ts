@@ -9,6 +9,7 @@ import { createApp } from "@/app.ts";
 import type { Config } from "@/config.ts";
 import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { createDeps } from "@/deps.ts";
+import { clickableUrl } from "@/lib/listen-url.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { serveMetrics } from "@/lib/metrics-server.ts";
 
@@ -49,7 +50,9 @@ export async function startService(config: Config): Promise<RunningService> {
     hostname: config.http.host,
     port: config.http.metricsPort,
     onListen: ({ hostname, port }) => {
-      log.info("Metrics on http://{hostname}:{port}/metrics", { hostname, port });
+      // Plain text, not template values: the pretty log would quote them inside the URL.
+      const url = `${clickableUrl(hostname, port)}/metrics`;
+      log.info(`Metrics on ${url}`, { url });
     },
   });
 
@@ -57,12 +60,24 @@ export async function startService(config: Config): Promise<RunningService> {
     hostname: config.http.host,
     port: config.http.port,
     onListen: ({ hostname, port }) => {
-      log.info("Listening on http://{hostname}:{port} ({database}, started in {startup_ms} ms)", {
+      const url = clickableUrl(hostname, port);
+      const startupMs = Math.round(performance.now());
+      log.info(`Listening on ${url} (${db.dialect}, started in ${startupMs} ms)`, {
+        url,
         hostname,
         port,
         database: db.dialect,
-        startup_ms: Math.round(performance.now()),
+        startup_ms: startupMs,
       });
+      log.info(`API docs on ${url}/docs (Swagger UI: ${url}/docs/swagger)`, {
+        docs_url: `${url}/docs`,
+      });
+      if (config.env === "development") {
+        // The username only: the password stays where it was set (ADMIN_PASSWORD or README).
+        log.info(`Development admin: ${config.admin.username}`, {
+          admin_username: config.admin.username,
+        });
+      }
     },
   }, app.fetch);
 

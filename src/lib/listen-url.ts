@@ -1,0 +1,26 @@
+/**
+ * The URL a person can click for a listener: a wildcard address (`0.0.0.0`, `::`) becomes
+ * `localhost`, an IPv6 address gets brackets.
+ *
+ * @example
+ * ```ts
+ * import { clickableUrl } from "@/lib/listen-url.ts";
+ *
+ * clickableUrl("0.0.0.0", 8080); // "http://localhost:8080"
+ * clickableUrl("::1", 8080); // "http://[::1]:8080"
+ * ```
+ *
+ * @module
+ */
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]", ""]);
+
+/** `http://host:port` for a listener bound to `hostname`. */
+export function clickableUrl(hostname: string, port: number): string {
+  const host = WILDCARDS.has(hostname)
+    ? "localhost"
+    : hostname.includes(":") && !hostname.startsWith("[")
+    ? `[${hostname}]`
+    : hostname;
+  return `http://${host}:${port}`;
+}
