@@ -1,7 +1,8 @@
 /**
  * Docs that log in: in Debian's Chromium (headless, playwright-core), Swagger UI's "Authorize"
  * dialog takes a username and password (the OAuth 2 password flow on POST /auth/token), and
- * then "Try it out" on GET /items answers 200 with rows, sending no filter nobody typed.
+ * then "Try it out" on GET /items answers 200 with rows, sending no filter nobody typed; Scalar's
+ * auth panel logs in the same way.
  * Screenshots land in tests/.artifacts/ (gitignored).
  */
 import { chromium } from "playwright-core";
@@ -26,7 +27,8 @@ const missing = chromiumMissing();
 if (missing) console.log(`Docs login browser test skipped: ${missing}`);
 
 Deno.test({
-  name: "[sqlite] Swagger UI logs in with a username and password, then GET /items answers rows",
+  name:
+    "[sqlite] the docs log in with a username and password: Swagger, then GET /items answers rows; Scalar",
   ignore: missing !== undefined,
   async fn(t) {
     const app = await createTestApp("sqlite", { env: { DOCS_AUTH: "none" } });
@@ -107,6 +109,29 @@ Deno.test({
           assertEquals(query.get(filter), null, `?${filter} was prefilled: ${request.url}`);
         }
         assert(request.authorization?.startsWith("Bearer "), "the token goes as a bearer token");
+      });
+
+      await t.step("Scalar's auth panel takes a username and password too", async () => {
+        const scalar = await context.newPage();
+        scalar.on("pageerror", (error) => errors.push(`scalar: ${error.message}`));
+        const res = await scalar.goto(`${origin}/docs`, { waitUntil: "load" });
+        assertEquals(res?.status(), 200);
+        await scalar.getByText("Select Auth Type").first().click({ timeout: 30_000 });
+        await scalar.getByRole("option", { name: "oauth2Password" }).click();
+        await scalar.keyboard.press("Escape");
+        await scalar.locator('[contenteditable][data-placeholder="janedoe"]').click();
+        await scalar.keyboard.type(TEST_ADMIN.username);
+        await scalar.getByPlaceholder("********").first().fill(TEST_ADMIN.password);
+        const [login] = await Promise.all([
+          scalar.waitForResponse((r) => new URL(r.url()).pathname === "/auth/token"),
+          scalar.getByRole("button", { name: "Authorize", exact: true }).click(),
+        ]);
+        assertEquals(login.status(), 200);
+        const form = new URLSearchParams(login.request().postData() ?? "");
+        assertEquals(form.get("grant_type"), "password");
+        assertEquals(form.get("username"), TEST_ADMIN.username);
+        await scalar.screenshot({ path: new URL("docs-scalar-login.png", ARTIFACTS).pathname });
+        await scalar.close();
       });
       assertEquals(errors, [], "page errors");
       await context.close();

@@ -77,7 +77,8 @@ const DESCRIPTION = `A reference REST service for users and their items, on Deno
 
 **Authentication.** \`POST /auth/token\` exchanges a username and password for a bearer access
 token and a refresh token. Send \`Authorization: Bearer <access_token>\` on every other call;
-\`POST /auth/refresh\` rotates the pair.
+\`POST /auth/refresh\` rotates the pair. In these docs, "Authorize" (Swagger) and the Authentication panel
+(Scalar) log in with a username and password through the OAuth 2 password flow.
 
 **Errors.** Every error is an RFC 9457 \`application/problem+json\` body with \`type\`, \`title\`,
 \`status\`, \`detail\`, a stable \`code\` and the \`request_id\` (also in the \`X-Request-Id\`
