@@ -94,6 +94,8 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
   sort: sortParam(["id", "name", "created_at", "updated_at"]),
   q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
     param: { name: "q", in: "query" },
+    minLength: 1,
+    maxLength: SEARCH_MAX_LENGTH,
     description: "Full-text search: every word (run of letters and digits) must begin a word " +
       "of the name or the description, case- and accent-insensitive (`note blu` finds " +
       `"Blue notebook"). At most ${SEARCH_MAX_WORDS} words. Combines with the other filters, ` +
