@@ -12,6 +12,10 @@ import { createDeps } from "@/deps.ts";
 import { clickableUrl } from "@/lib/listen-url.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { serveMetrics } from "@/lib/metrics-server.ts";
+import { serveResilient } from "@/lib/resilient-server.ts";
+
+/** How long uploads on a listener whose accept loop failed may take before it is drained. */
+const UPLOAD_GRACE_BEFORE_DRAIN_MS = 5_000;
 
 /** A started service. */
 export interface RunningService {
@@ -56,9 +60,22 @@ export async function startService(config: Config): Promise<RunningService> {
     },
   });
 
-  const server = Deno.serve({
+  const server = serveResilient({
     hostname: config.http.host,
     port: config.http.port,
+    // Uploads still being read on a failed listener get a moment to finish before its drain.
+    beforeDrain: () => lifecycle.uploadsFinished(UPLOAD_GRACE_BEFORE_DRAIN_MS),
+    onAcceptStopped: (error, occurrences) => {
+      log.error(
+        "Not accepting connections ({error}; {occurrences} time(s) since the last report): " +
+          "serving the open ones, closing idle ones, listening again when descriptors free up",
+        { error: (error as Error)?.message ?? String(error), occurrences },
+      );
+    },
+    onListenAgain: (downMs) =>
+      log.warning("Accepting connections again after {down_ms} ms", {
+        down_ms: downMs,
+      }),
     onListen: ({ hostname, port }) => {
       const url = clickableUrl(hostname, port);
       const startupMs = Math.round(performance.now());

@@ -96,15 +96,20 @@ export interface ServiceProcess {
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  options: { timeoutMs?: number; args?: string[] } = {},
+  options: { timeoutMs?: number; args?: string[]; nofileLimit?: number } = {},
 ): Promise<ServiceProcess> {
   const port = Number(env.PORT ?? freePort());
-  const process = startBackground(Deno.execPath(), [
-    "run",
-    "-A",
-    "src/cli.ts",
-    ...(options.args ?? ["serve"]),
-  ], {
+  const denoArgs = ["run", "-A", "src/cli.ts", ...(options.args ?? ["serve"])];
+  // `ulimit -n` in a shell that then becomes the service: the limit applies to it alone.
+  const [command, args] = options.nofileLimit === undefined
+    ? [Deno.execPath(), denoArgs]
+    : ["bash", [
+      "-c",
+      `ulimit -n ${options.nofileLimit}; exec "$0" "$@"`,
+      Deno.execPath(),
+      ...denoArgs,
+    ]];
+  const process = startBackground(command, args, {
     env: {
       APP_ENV: "test",
       HOST: "127.0.0.1",
