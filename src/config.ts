@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { parseDuration } from "@/lib/duration.ts";
 import { lowEntropyReason } from "@/lib/secret-strength.ts";
+import { TrustedProxies } from "@/lib/trusted-proxies.ts";
 
 /** Where the service runs; production refuses unsafe defaults. */
 export type AppEnvironment = "development" | "test" | "production";
@@ -26,7 +27,8 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
     readonly shutdownTimeoutMs: number;
-    readonly trustProxy: boolean;
+    /** Who may name the client in `X-Forwarded-For` (`TRUST_PROXY`); parsed once. */
+    readonly trustProxy: TrustedProxies;
     readonly corsOrigins: readonly string[];
   };
   readonly database: {
@@ -172,7 +174,14 @@ const EnvSchema = z.object({
   ),
   ADMIN_PASSWORD: z.string().optional(),
   CORS_ORIGINS: origins,
-  TRUST_PROXY: boolean(false),
+  TRUST_PROXY: z.string().default("false").transform((value, ctx) => {
+    try {
+      return TrustedProxies.parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
   BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
   REQUEST_TIMEOUT: duration("30s"),
   SHUTDOWN_TIMEOUT: duration("10s"),

@@ -27,7 +27,7 @@ Deno.test("parseConfig() parses durations, lists and booleans", () => {
   assertEquals(config.auth.accessTokenTtlMs, 900_000);
   assertEquals(config.auth.refreshTokenTtlMs, 7 * 86_400_000);
   assertEquals(config.http.corsOrigins, ["https://a.example", "http://localhost:3000"]);
-  assertEquals(config.http.trustProxy, true);
+  assertEquals(config.http.trustProxy.enabled, true);
   assertEquals(config.log.format, "json");
 });
 

@@ -153,7 +153,11 @@ Deno.test({
     const apiEnv = stringEnv(api.environment);
     const config: Config = parseConfig(apiEnv);
     assertEquals(config.env, "production");
-    assertEquals(config.http.trustProxy, true, "behind nginx the app must trust X-Forwarded-For");
+    assertEquals(
+      config.http.trustProxy.enabled,
+      true,
+      "behind nginx the app must trust X-Forwarded-For",
+    );
     assertEquals(config.http.port, 8080);
     assertEquals(config.http.metricsPort, 8000);
     assertEquals(config.redisUrl, `redis://:${SECRETS.REDIS_PASSWORD}@redis:6379`);
@@ -344,7 +348,7 @@ Deno.test({
     // ConfigMap + Secret make a valid production configuration.
     const config = parseConfig({ ...configMap.data, ...secret.stringData });
     assertEquals(config.env, "production");
-    assertEquals(config.http.trustProxy, true);
+    assertEquals(config.http.trustProxy.enabled, true);
 
     assertEquals([deployment.apiVersion, deployment.kind], ["apps/v1", "Deployment"]);
     const pod = deployment.spec.template.spec;

@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
 import { getAppLogger, logAccess } from "@/lib/logger.ts";
+import type { TrustedProxies } from "@/lib/trusted-proxies.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -54,16 +55,16 @@ function annotateTraceSpan(method: string, route: string, requestId: string): vo
   }
 }
 
-/** The caller's address: the socket peer, or the proxy's `X-Forwarded-For` entry if trusted. */
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    // nginx appends the address it saw last; earlier entries are whatever the client sent.
-    const forwarded = c.req.header("x-forwarded-for");
-    const last = forwarded?.split(",").at(-1)?.trim();
-    if (last) return last;
-  }
+/**
+ * The caller's address: the socket peer, or, when the peer is a trusted proxy, the first
+ * untrusted address of `X-Forwarded-For` read from the right. Always a canonical IP address
+ * (bounded in length), or "unknown" when the request came through no socket.
+ */
+export function clientAddress(c: Context, trustProxy: TrustedProxies): string {
   const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return info?.remoteAddr?.hostname ?? "unknown";
+  const peer = info?.remoteAddr?.hostname;
+  if (peer === undefined) return "unknown";
+  return trustProxy.clientAddress(peer, c.req.header("x-forwarded-for"));
 }
 
 /** Set up `c.var`, write the access log and count the request in the HTTP metrics. */

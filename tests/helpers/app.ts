@@ -19,6 +19,9 @@ export const TEST_ARGON2: Argon2Params = { memory: 256, passes: 1, parallelism: 
 /** Credentials of the bootstrap admin of every test app. */
 export const TEST_ADMIN = { username: "admin", password: "admin-password-for-tests" } as const;
 
+/** The socket peer of `TestApp.request`: a client on this machine, as in a real request. */
+const LOOPBACK_PEER = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50_000 } };
+
 /** A running test app and what it was built over. */
 export interface TestApp {
   app: ReturnType<typeof createApp>;
@@ -105,7 +108,7 @@ export async function createTestApp(
         method,
         headers: json === undefined ? headers : { "Content-Type": "application/json", ...headers },
         body: json === undefined ? body : JSON.stringify(json),
-      })),
+      }, LOOPBACK_PEER)),
     close: async () => {
       await deps.close();
       if (shared) await db.close();
