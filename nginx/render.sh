@@ -9,6 +9,10 @@
 # Optional (defaults for compose): NGINX_RUN_DIR=/tmp/nginx LISTEN_PORT=8080
 # API_UPSTREAM=api:8080 PROMETHEUS_UPSTREAM=prometheus:9090 GRAFANA_UPSTREAM=grafana:3000
 # RESOLVER=127.0.0.11 BODY_LIMIT_BYTES=1048576 PROXY_TIMEOUT=35s LOGIN_RATE=10r/m LOGIN_BURST=5
+# CLIENT_HEADER_TIMEOUT=10s CLIENT_BODY_TIMEOUT=10s KEEPALIVE_TIMEOUT=15s
+# CONNECTIONS_PER_ADDRESS=64
+# REAL_IP_FROM= (the load balancer's addresses/CIDRs in front of nginx, comma or space separated;
+#   empty: nginx is the edge and its peer is the client)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,8 +32,14 @@ fail() {
 : "${PROXY_TIMEOUT:=35s}"
 : "${LOGIN_RATE:=10r/m}"
 : "${LOGIN_BURST:=5}"
+: "${CLIENT_HEADER_TIMEOUT:=10s}"
+: "${CLIENT_BODY_TIMEOUT:=10s}"
+: "${KEEPALIVE_TIMEOUT:=15s}"
+: "${CONNECTIONS_PER_ADDRESS:=64}"
+: "${REAL_IP_FROM:=}"
 export NGINX_RUN_DIR LISTEN_PORT API_UPSTREAM PROMETHEUS_UPSTREAM GRAFANA_UPSTREAM RESOLVER \
-  BODY_LIMIT_BYTES PROXY_TIMEOUT LOGIN_RATE LOGIN_BURST
+  BODY_LIMIT_BYTES PROXY_TIMEOUT LOGIN_RATE LOGIN_BURST CLIENT_HEADER_TIMEOUT \
+  CLIENT_BODY_TIMEOUT KEEPALIVE_TIMEOUT CONNECTIONS_PER_ADDRESS
 
 # Values land in nginx.conf verbatim: accept only their expected shapes.
 matches() { printf '%s' "$1" | grep -Eq "$2"; }
@@ -43,6 +53,26 @@ matches "$BODY_LIMIT_BYTES" '^[0-9]+$' || fail "BODY_LIMIT_BYTES must be a numbe
 matches "$PROXY_TIMEOUT" '^[0-9]+s$' || fail "PROXY_TIMEOUT must look like 35s"
 matches "$LOGIN_RATE" '^[0-9]+r/[sm]$' || fail "LOGIN_RATE must look like 10r/m"
 matches "$LOGIN_BURST" '^[0-9]+$' || fail "LOGIN_BURST must be a number"
+for timeout in CLIENT_HEADER_TIMEOUT CLIENT_BODY_TIMEOUT KEEPALIVE_TIMEOUT; do
+  eval "value=\$$timeout"
+  matches "$value" '^[0-9]+s$' || fail "$timeout must look like 10s"
+done
+matches "$CONNECTIONS_PER_ADDRESS" '^[1-9][0-9]*$' ||
+  fail "CONNECTIONS_PER_ADDRESS must be a positive number"
+
+# One set_real_ip_from per load-balancer range; none at all when REAL_IP_FROM is empty.
+REAL_IP_CONFIG=""
+for range in $(printf '%s' "$REAL_IP_FROM" | tr ',' ' '); do
+  matches "$range" '^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$|^[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?$' ||
+    fail "REAL_IP_FROM must list IP addresses or CIDRs, not \"$range\""
+  REAL_IP_CONFIG="$REAL_IP_CONFIG    set_real_ip_from $range;
+"
+done
+if [ -n "$REAL_IP_CONFIG" ]; then
+  REAL_IP_CONFIG="${REAL_IP_CONFIG}    real_ip_header X-Forwarded-For;
+    real_ip_recursive on;"
+fi
+export REAL_IP_CONFIG
 
 [ -n "${MONITORING_USER:-}" ] || fail "MONITORING_USER must be set (Basic auth of /prometheus/ and /grafana/)"
 [ -n "${MONITORING_PASSWORD:-}" ] || fail "MONITORING_PASSWORD must be set (Basic auth of /prometheus/ and /grafana/)"
@@ -51,7 +81,7 @@ matches "$MONITORING_USER" '^[A-Za-z0-9._-]{1,64}$' ||
 [ "${#MONITORING_PASSWORD}" -ge 12 ] || fail "MONITORING_PASSWORD must be at least 12 characters"
 
 mkdir -p "$NGINX_RUN_DIR/conf.d"
-envsubst '${NGINX_RUN_DIR} ${LISTEN_PORT} ${API_UPSTREAM} ${PROMETHEUS_UPSTREAM} ${GRAFANA_UPSTREAM} ${RESOLVER} ${BODY_LIMIT_BYTES} ${PROXY_TIMEOUT} ${LOGIN_RATE} ${LOGIN_BURST}' \
+envsubst '${NGINX_RUN_DIR} ${LISTEN_PORT} ${API_UPSTREAM} ${PROMETHEUS_UPSTREAM} ${GRAFANA_UPSTREAM} ${RESOLVER} ${BODY_LIMIT_BYTES} ${PROXY_TIMEOUT} ${LOGIN_RATE} ${LOGIN_BURST} ${CLIENT_HEADER_TIMEOUT} ${CLIENT_BODY_TIMEOUT} ${KEEPALIVE_TIMEOUT} ${CONNECTIONS_PER_ADDRESS} ${REAL_IP_CONFIG}' \
   <"$here/nginx.conf.template" >"$NGINX_RUN_DIR/nginx.conf"
 cp "$here/security-headers.conf" "$here/proxy-headers.conf" "$NGINX_RUN_DIR/"
 
