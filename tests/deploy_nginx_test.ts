@@ -148,6 +148,9 @@ Deno.test({
         [{ MONITORING_USER: "a:b" }, "MONITORING_USER must be"],
         [{ API_UPSTREAM: "api:8080; evil" }, "API_UPSTREAM must be host:port"],
         [{ LOGIN_RATE: "10r/m; allow all" }, "LOGIN_RATE must look like"],
+        [{ REAL_IP_FROM: "10.0.0.0/8; allow all" }, "REAL_IP_FROM must list"],
+        [{ CLIENT_HEADER_TIMEOUT: "10s; x" }, "CLIENT_HEADER_TIMEOUT must look like"],
+        [{ CONNECTIONS_PER_ADDRESS: "0" }, "CONNECTIONS_PER_ADDRESS must be"],
       ];
       for (const [env, message] of cases) {
         const result = await run("sh", [repoPath("nginx/render.sh")], {
