@@ -508,6 +508,9 @@ const SELECTED_CASES = (() => {
   return filter.length ? CASES.filter((c) => filter.some((f) => c.name.includes(f))) : CASES;
 })();
 
+/** Concurrencies of the overload table (GET /items/{id}): below, at and far above the pool. */
+const OVERLOAD_CONNECTIONS = [1, 8, 64, 256];
+
 const BASELINE_NAMES = {
   bare: "bare Deno.serve (JSON)",
   bareHeaders: "bare Deno.serve (JSON) + the service's response headers",
@@ -795,6 +798,43 @@ async function main(): Promise<void> {
       }
     }
 
+    log("GET /items/{id} at 1, 8, 64 and 256 connections (overload)");
+    const overload = [];
+    for (const connections of OVERLOAD_CONNECTIONS) {
+      const m = await wrk(`${service.baseUrl}/items/1`, "items-get.lua", {
+        connections,
+        env: env(),
+        pid: service.pid,
+      });
+      // This route answers 200 or, shedding load, 503: every non-2xx counts as refused.
+      const durationS = m.requests / m.rps;
+      const row = {
+        connections,
+        ok_rps: round((m.requests - m.errors) / durationS, 1),
+        refused_rps: round(m.errors / durationS, 1),
+        refused_share: round(m.errors / Math.max(1, m.requests), 3),
+        p50_ms: m.p50_ms,
+        p99_ms: m.p99_ms,
+        cpu_us_per_request: m.cpu_us_per_request,
+      };
+      overload.push(row);
+      log(
+        `overload ${connections} connections: ${row.ok_rps} ok/s, ${row.refused_rps} refused/s, ` +
+          `p99 ${row.p99_ms} ms`,
+      );
+    }
+    const peakOk = Math.max(...overload.map((r) => r.ok_rps));
+    const atMost = overload.at(-1)!;
+    results.overload = {
+      route: "GET /items/{id}",
+      db_pool_size: settings.poolSize,
+      rows: overload,
+      peak_ok_rps: peakOk,
+      ok_share_of_peak_at_256: round(atMost.ok_rps / peakOk, 3),
+      target_share: 0.8,
+      met: atMost.ok_rps >= 0.8 * peakOk,
+    };
+
     log("GET /livez while POST /auth/token floods the service");
     const floodConnections = Math.max(2, Math.floor(settings.connections / 2));
     const [livezUnderFlood, flood] = await Promise.all([
@@ -860,6 +900,11 @@ async function main(): Promise<void> {
         measured: c.ratio,
         met: c.met,
       })),
+      {
+        target: "GET /items/{id} at 256 connections completes >= 80 % of its peak successful rate",
+        measured: (results.overload as { ok_share_of_peak_at_256: number }).ok_share_of_peak_at_256,
+        met: (results.overload as { met: boolean }).met,
+      },
       {
         target: "GET /livez p99 < 50 ms during a login flood",
         measured: livezUnderFlood.p99_ms,
@@ -942,6 +987,25 @@ function renderMarkdown(r: any): string {
   lines.push("", "| target | measured | met |", "|---|---:|:---:|");
   for (const t of r.targets) {
     lines.push(`| ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`);
+  }
+  if (r.overload) {
+    lines.push(
+      "",
+      `Overload, ${r.overload.route} (pool ${r.overload.db_pool_size}): successful answers per ` +
+        `second stay at ${r.overload.ok_share_of_peak_at_256} of the peak at 256 connections; ` +
+        "the rest are refused at once with 503 and Retry-After.",
+      "",
+      "| connections | ok/s | refused/s | refused share | p50 ms | p99 ms | CPU µs/req |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+    );
+    for (const row of r.overload.rows) {
+      lines.push(
+        `| ${row.connections} | ${fmt(row.ok_rps)} | ${fmt(row.refused_rps)} | ` +
+          `${row.refused_share} | ${row.p50_ms} | ${row.p99_ms} | ${
+            row.cpu_us_per_request ?? ""
+          } |`,
+      );
+    }
   }
   lines.push(
     "",

@@ -21,6 +21,8 @@ import { createRouter } from "@/lib/router.ts";
 import { cors } from "@/middleware/cors.ts";
 import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
 import { rejectWhileDraining } from "@/middleware/drain.ts";
+import { admissionControl, reportShedding } from "@/middleware/admission.ts";
+import { AdmissionGate } from "@/lib/admission.ts";
 import { requestContext } from "@/middleware/request-context.ts";
 import { queryBudget } from "@/middleware/query-budget.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
@@ -105,6 +107,12 @@ export function createApp(deps: AppDeps) {
   // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
   app.use(cors(deps.config.http.corsOrigins));
   app.use(rejectWhileDraining(deps.lifecycle));
+  // Before authentication, the rate limiter and every database access: a refusal costs nothing.
+  app.use(admissionControl({
+    gate: new AdmissionGate(deps.config.http.admission),
+    exempt: ["/livez", "/readyz"],
+    onRefused: reportShedding(log),
+  }));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
   // Every statement of a request draws on one database budget (and the server obeys it).
   app.use(queryBudget({ ms: deps.config.database.queryTimeoutMs }));

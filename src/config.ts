@@ -27,6 +27,12 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly requestTimeoutMs: number;
     readonly shutdownTimeoutMs: number;
+    /** Load shedding: requests worked on at once, waiting at most, and how long one waits. */
+    readonly admission: {
+      readonly maxInFlight: number;
+      readonly queueLimit: number;
+      readonly queueTimeoutMs: number;
+    };
     /** Who may name the client in `X-Forwarded-For` (`TRUST_PROXY`); parsed once. */
     readonly trustProxy: TrustedProxies;
     readonly corsOrigins: readonly string[];
@@ -185,6 +191,9 @@ const EnvSchema = z.object({
   BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
   REQUEST_TIMEOUT: duration("30s"),
   SHUTDOWN_TIMEOUT: duration("10s"),
+  MAX_IN_FLIGHT_REQUESTS: integer(64, 1, 100_000),
+  ADMISSION_QUEUE_LIMIT: integer(64, 0, 100_000),
+  ADMISSION_QUEUE_TIMEOUT: duration("500ms"),
   RATE_LIMIT_LOGIN_MAX: integer(10, 1, 1_000_000),
   RATE_LIMIT_LOGIN_WINDOW: duration("15m"),
   RATE_LIMIT_LOGIN_IP_MAX: integer(100, 1, 1_000_000),
@@ -292,6 +301,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+      admission: {
+        maxInFlight: e.MAX_IN_FLIGHT_REQUESTS,
+        queueLimit: e.ADMISSION_QUEUE_LIMIT,
+        queueTimeoutMs: e.ADMISSION_QUEUE_TIMEOUT,
+      },
       trustProxy: e.TRUST_PROXY,
       corsOrigins: e.CORS_ORIGINS,
     },
