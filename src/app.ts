@@ -108,9 +108,11 @@ export function createApp(deps: AppDeps) {
   app.use(cors(deps.config.http.corsOrigins));
   app.use(rejectWhileDraining(deps.lifecycle));
   // Before authentication, the rate limiter and every database access: a refusal costs nothing.
+  // Logins wait for Argon2 in the hasher's own bounded queue: gated here as well, a login
+  // burst would hold the slots the reads need.
   app.use(admissionControl({
     gate: new AdmissionGate(deps.config.http.admission),
-    exempt: ["/livez", "/readyz"],
+    exempt: ["/livez", "/readyz", "/auth/token"],
     onRefused: reportShedding(log),
   }));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
