@@ -309,7 +309,12 @@ Deno.test("Dockerfile: pinned multi-stage build, non-root distroless runtime wit
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name?: string; generateName?: string; labels?: Record<string, string> };
+  metadata: {
+    name?: string;
+    generateName?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   // deno-lint-ignore no-explicit-any
   spec?: any;
   data?: Record<string, string>;
@@ -329,6 +334,7 @@ Deno.test({
       "configmap.yaml",
       "deployment.yaml",
       "hpa.yaml",
+      "ingress.yaml",
       "kustomization.yaml",
       "migrate-job.yaml",
       "pdb.yaml",
@@ -416,10 +422,26 @@ Deno.test({
       "configmap.yaml",
       "deployment.yaml",
       "hpa.yaml",
+      "ingress.yaml",
       "pdb.yaml",
       "service.yaml",
     ]);
     assert(!resources.includes("secret.example.yaml"), "the example Secret must not be applied");
+
+    // The edge bounds what Deno.serve does not: connections per address, body, timeouts.
+    const ingress = await k8s("ingress.yaml");
+    assertEquals([ingress.apiVersion, ingress.kind], ["networking.k8s.io/v1", "Ingress"]);
+    const annotations = ingress.metadata.annotations ?? {};
+    assert(Number(annotations["nginx.ingress.kubernetes.io/limit-connections"]) > 0);
+    assertEquals(annotations["nginx.ingress.kubernetes.io/proxy-body-size"], "1m");
+    assert(
+      Number(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) * 1000 >
+        config.http.requestTimeoutMs,
+      "the proxy must wait longer than REQUEST_TIMEOUT",
+    );
+    assertEquals(ingress.spec.rules[0].http.paths[0].backend.service.name, service.metadata.name);
+    // The app trusts X-Forwarded-For from the pod network (the ingress controller) only.
+    assertEquals(config.http.trustProxy.ranges, ["10.0.0.0/8"]);
   },
 });
 
