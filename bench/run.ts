@@ -10,7 +10,9 @@
  *    its baseline (A/B, then B/A, ...) so machine drift cancels; medians are reported. Each
  *    run also records the server's CPU time and, where `perf` can read hardware counters, the
  *    instructions it retired per request: those barely move with other load on the machine.
- * 4. `/livez` latency while a second wrk floods `/auth/token` (Argon2id must stay off the
+ * 4. Overload: GET /items/{id} at 1, 8, 64 and 256 connections, one run each; successful and
+ *    refused (503) answers per second, and whether 256 keeps >= 80 % of the peak success rate.
+ * 5. `/livez` latency while a second wrk floods `/auth/token` (Argon2id must stay off the
  *    event loop), RSS of the service under load.
  *
  * Writes `bench/results/latest.json` and `bench/results/latest.md`.
