@@ -107,14 +107,6 @@ export function createApp(deps: AppDeps) {
   // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
   app.use(cors(deps.config.http.corsOrigins));
   app.use(rejectWhileDraining(deps.lifecycle));
-  // Before authentication, the rate limiter and every database access: a refusal costs nothing.
-  // Logins wait for Argon2 in the hasher's own bounded queue: gated here as well, a login
-  // burst would hold the slots the reads need.
-  app.use(admissionControl({
-    gate: new AdmissionGate(deps.config.http.admission),
-    exempt: ["/livez", "/readyz", "/auth/token"],
-    onRefused: reportShedding(log),
-  }));
   app.use(requestTimeout(deps.config.http.requestTimeoutMs));
   // Every statement of a request draws on one database budget (and the server obeys it).
   app.use(queryBudget({ ms: deps.config.database.queryTimeoutMs }));
@@ -201,6 +193,15 @@ export function createApp(deps: AppDeps) {
       "An unexpected error occurred; quote the request id when reporting it",
     );
     return problemResponse(internal.toProblem(requestId));
+  });
+
+  // Load shedding in front of the router, so a refusal or a wait costs next to nothing; Deno.serve
+  // and `app.request` both go through `fetch`. Logins wait for Argon2 in the hasher's own bounded
+  // queue: gated here as well, a login burst would hold the slots the reads need.
+  app.fetch = admissionControl(app.fetch, {
+    gate: new AdmissionGate(deps.config.http.admission),
+    exempt: ["/livez", "/readyz", "/auth/token"],
+    onRefused: reportShedding(log),
   });
 
   return api;

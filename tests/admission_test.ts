@@ -45,18 +45,18 @@ Deno.test("AdmissionGate admits up to its bound, queues up to its limit and refu
   });
 });
 
-/** POST /auth/token with a body that arrives only when `finish` is called: a request in flight. */
+/** POST /auth/refresh with a body that arrives only when `finish` is called: a request in flight. */
 function heldRequest(app: TestApp): { response: Promise<Response>; finish: () => void } {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({ start: (c) => (controller = c) });
-  const response = app.request("POST", "/auth/token", {
+  const response = app.request("POST", "/auth/refresh", {
     headers: { "Content-Type": "application/json" },
     body,
   });
   return {
     response,
     finish: () => {
-      controller.enqueue(new TextEncoder().encode('{"username":"nobody","password":"x"}'));
+      controller.enqueue(new TextEncoder().encode(`{"refresh_token":"${"x".repeat(43)}"}`));
       controller.close();
     },
   };

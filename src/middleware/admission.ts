@@ -1,16 +1,18 @@
 /**
  * Load shedding at the door: requests beyond the {@link AdmissionGate}'s bound are answered
- * 503 with `Retry-After` at once, before authentication or any database work, so the requests
- * that are admitted finish in time. The probes are never shed: an overloaded instance is alive,
- * and `/readyz` must keep telling the truth about the database.
+ * 503 with `Retry-After` at once. The gate wraps the application's `fetch`, in front of the
+ * router: measured under overload, a refusal that went through the middleware chain (request
+ * id, access log line, security headers, problem body) cost about as much CPU as a served read,
+ * so 256 connections spinning on instant refusals starved the admitted work; and a request
+ * waiting for its turn holds nothing but itself. The probes are never shed: an overloaded
+ * instance is alive, and `/readyz` must keep telling the truth about the database.
  *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { MiddlewareHandler } from "hono";
 import type { AdmissionGate } from "@/lib/admission.ts";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { problemResponse, ServiceUnavailableError } from "@/lib/errors.ts";
+import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
+import { API_SECURITY_HEADERS } from "@/middleware/security-headers.ts";
 
 /** Options of {@link admissionControl}. */
 export interface AdmissionControlOptions {
@@ -23,26 +25,56 @@ export interface AdmissionControlOptions {
   onRefused?: () => void;
 }
 
-/** Admit a request through `gate`, or answer 503 problem+json with `Retry-After` at once. */
-export function admissionControl(options: AdmissionControlOptions): MiddlewareHandler<AppEnv> {
+/** The path of an absolute request URL, without parsing all of it. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? undefined : query);
+}
+
+/** The 503 of a refusal: problem+json with `Retry-After` and the usual security headers. */
+function refusal(retryAfter: string): Response {
+  const requestId = crypto.randomUUID();
+  const body = `{"type":"https://items-api.dev/problems/service-unavailable",` +
+    `"title":"Service Unavailable","status":503,` +
+    `"detail":"Server is at capacity; retry shortly","code":"service_unavailable",` +
+    `"request_id":"${requestId}"}`;
+  const headers = new Headers(API_SECURITY_HEADERS as Array<[string, string]>);
+  headers.set("Content-Type", PROBLEM_CONTENT_TYPE);
+  headers.set("Cache-Control", "no-store");
+  headers.set("Retry-After", retryAfter);
+  headers.set("X-Request-Id", requestId);
+  return new Response(body, { status: 503, headers });
+}
+
+/**
+ * Wrap `fetch` so that requests pass through `gate` first; a refused one gets 503 problem+json
+ * with `Retry-After` at once.
+ *
+ * @example
+ * ```ts
+ * const gated = admissionControl(app.fetch, { gate: new AdmissionGate(config.http.admission) });
+ * Deno.serve(gated);
+ * ```
+ */
+export function admissionControl<A extends unknown[]>(
+  fetch: (request: Request, ...rest: A) => Response | Promise<Response>,
+  options: AdmissionControlOptions,
+): (request: Request, ...rest: A) => Promise<Response> {
   const { gate, onRefused } = options;
   const exempt = new Set(options.exempt ?? []);
   const retryAfter = String(options.retryAfterSeconds ?? 1);
-  return async function admissionControl(c, next) {
-    if (exempt.has(c.req.path)) return await next();
+  return async function admissionControl(request, ...rest) {
+    if (exempt.has(pathOf(request.url))) return await fetch(request, ...rest);
     const entered = gate.enter();
     const admitted = entered === true || (entered !== false && await entered);
     if (!admitted) {
       onRefused?.();
-      const error = new ServiceUnavailableError("Server is at capacity; retry shortly", {
-        headers: { "Retry-After": retryAfter },
-      });
-      // Answered here, not thrown: onError logs every 503 it makes, which under overload is
-      // exactly the work to avoid.
-      return problemResponse(error.toProblem(c.get("requestId")), error.headers);
+      return refusal(retryAfter);
     }
     try {
-      await next();
+      return await fetch(request, ...rest);
     } finally {
       gate.leave();
     }

@@ -17,6 +17,12 @@ const ALWAYS: ReadonlyArray<readonly [string, string]> = [
   ["Cross-Origin-Resource-Policy", "same-origin"],
 ];
 
+/** The headers an API JSON response carries, for answers made outside the middleware chain. */
+export const API_SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ...ALWAYS,
+  ["Content-Security-Policy", API_CSP],
+];
+
 /** Add security headers; API JSON also gets `Cache-Control: no-store`. */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
   return async function securityHeaders(c, next) {
