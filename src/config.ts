@@ -113,15 +113,6 @@ const integer = (fallback: number, min: number, max: number) =>
     return n;
   });
 
-const boolean = (fallback: boolean) =>
-  z.string().default(String(fallback)).transform((value, ctx) => {
-    const normalized = value.trim().toLowerCase();
-    if (["true", "1", "yes"].includes(normalized)) return true;
-    if (["false", "0", "no", ""].includes(normalized)) return false;
-    ctx.addIssue({ code: "custom", message: `Cannot use "${value}": expected true or false` });
-    return z.NEVER;
-  });
-
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) =>
   z.string().optional().transform((value, ctx) => {
     if (value === undefined || value === "") return undefined;
