@@ -126,7 +126,9 @@ export async function startService(config: Config): Promise<RunningService> {
       await metricsServer?.shutdown();
       stopEventLoopMonitor();
       await deps.close();
-      for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
+      // The handlers stay: a second SIGTERM while the process exits (an orchestrator repeating
+      // it, measured in the shutdown test under load) would otherwise kill it with 143. They
+      // only call this drain again, which is done; `cli.ts` exits the process right after.
       log.info("Stopped");
       markStopped();
     })();
