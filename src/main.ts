@@ -58,6 +58,12 @@ export async function startService(config: Config): Promise<RunningService> {
       const url = `${clickableUrl(hostname, port)}/metrics`;
       log.info(`Metrics on ${url}`, { url });
     },
+    onAcceptStopped: (error, occurrences) => {
+      log.error("Metrics listener not accepting ({error}; {occurrences} time(s)): retrying", {
+        error: (error as Error)?.message ?? String(error),
+        occurrences,
+      });
+    },
   });
 
   const server = serveResilient({

@@ -3,7 +3,7 @@
  * `ulimit -n 400`, is flooded with idle connections and keeps (or resumes) serving.
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { startServiceProcess } from "./helpers/process.ts";
+import { freePort, startServiceProcess } from "./helpers/process.ts";
 
 const NOFILE_LIMIT = 400;
 const IDLE_CONNECTIONS = 450;
@@ -63,8 +63,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
+    const metricsPort = freePort();
     const service = await startServiceProcess(
-      { DATABASE_URL: "sqlite::memory:", LOG_LEVEL: "info" },
+      { DATABASE_URL: "sqlite::memory:", LOG_LEVEL: "info", METRICS_PORT: String(metricsPort) },
       { nofileLimit: NOFILE_LIMIT },
     );
     try {
@@ -126,6 +127,27 @@ Deno.test({
           conn.close();
           closeAll(idle);
           assert(chunks.join("").startsWith("HTTP/1.1 401"), chunks.join("") || "no answer");
+          assertEquals(await livezWithin(service.baseUrl, 10_000), 200, service.output());
+        },
+      );
+
+      await t.step(
+        "450 idle connections to the metrics port stop neither listener",
+        async () => {
+          const idle = await openIdle(metricsPort, IDLE_CONNECTIONS);
+          closeAll(idle);
+          const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+          let status = 0;
+          for (let i = 0; i < 100 && status !== 200; i++) {
+            try {
+              const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) });
+              await res.body?.cancel();
+              status = res.status;
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+          assertEquals(status, 200, service.output());
           assertEquals(await livezWithin(service.baseUrl, 10_000), 200, service.output());
         },
       );

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Metrics } from "@/lib/metrics.ts";
+import { type ResilientServer, serveResilient } from "@/lib/resilient-server.ts";
 
 /**
  * The request handler of the metrics listener: `GET /metrics` answers the exposition text,
@@ -29,6 +30,8 @@ export interface MetricsServerOptions {
   hostname: string;
   port: number;
   onListen?: (addr: Deno.NetAddr) => void;
+  /** The accept loop stopped (descriptors ran out); called at most once per 10 s. */
+  onAcceptStopped?: (error: unknown, occurrences: number) => void;
 }
 
 /**
@@ -43,10 +46,13 @@ export interface MetricsServerOptions {
 export function serveMetrics(
   metrics: Metrics,
   options: MetricsServerOptions,
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({
+): ResilientServer {
+  // Resilient like the API listener: a scrape that arrives while descriptors are exhausted
+  // must not end the accept loop for good (nor reject a promise nobody handles).
+  return serveResilient({
     hostname: options.hostname,
     port: options.port,
     onListen: options.onListen ?? (() => {}),
+    onAcceptStopped: options.onAcceptStopped,
   }, metricsHandler(metrics));
 }
