@@ -81,6 +81,11 @@ Deno.test("A request over the admission bound gets 503 with Retry-After at once"
         assertEquals(res.headers.get("retry-after"), "1");
         assertEquals(problem.code, "service_unavailable");
         assert(typeof problem.request_id === "string" && problem.request_id !== "");
+        const withId = await app.request("GET", "/roles", {
+          headers: { "X-Request-Id": "edge.42" },
+        });
+        assertEquals((await expectProblem(withId, 503)).request_id, "edge.42");
+        assertEquals(withId.headers.get("x-request-id"), "edge.42");
         assertEquals(res.headers.get("x-content-type-options"), "nosniff");
         assertEquals(heldSettled, false, "the refusal waited for the request in flight");
       },

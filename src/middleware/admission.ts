@@ -12,6 +12,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { AdmissionGate } from "@/lib/admission.ts";
 import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
+import { SANE_REQUEST_ID } from "@/middleware/request-context.ts";
 import { API_SECURITY_HEADERS } from "@/middleware/security-headers.ts";
 
 /** Options of {@link admissionControl}. */
@@ -34,8 +35,10 @@ function pathOf(url: string): string {
 }
 
 /** The 503 of a refusal: problem+json with `Retry-After` and the usual security headers. */
-function refusal(retryAfter: string): Response {
-  const requestId = crypto.randomUUID();
+function refusal(request: Request, retryAfter: string): Response {
+  // The proxy's request id, when it sent a sane one, so its log and the client can match them.
+  const incoming = request.headers.get("x-request-id");
+  const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
   const body = `{"type":"https://items-api.dev/problems/service-unavailable",` +
     `"title":"Service Unavailable","status":503,` +
     `"detail":"Server is at capacity; retry shortly","code":"service_unavailable",` +
@@ -71,7 +74,7 @@ export function admissionControl<A extends unknown[]>(
     const admitted = entered === true || (entered !== false && await entered);
     if (!admitted) {
       onRefused?.();
-      return refusal(retryAfter);
+      return refusal(request, retryAfter);
     }
     try {
       return await fetch(request, ...rest);

@@ -11,7 +11,8 @@ import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
 import { getAppLogger, logAccess } from "@/lib/logger.ts";
 import type { TrustedProxies } from "@/lib/trusted-proxies.ts";
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** An incoming `X-Request-Id` that is kept (and may be logged) as it is. */
+export const SANE_REQUEST_ID: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Route label for requests no route matched; keeps log and metric cardinality bounded. */
 export const UNMATCHED_ROUTE = "unmatched";
