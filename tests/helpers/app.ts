@@ -20,7 +20,9 @@ export const TEST_ARGON2: Argon2Params = { memory: 256, passes: 1, parallelism: 
 export const TEST_ADMIN = { username: "admin", password: "admin-password-for-tests" } as const;
 
 /** The socket peer of `TestApp.request`: a client on this machine, as in a real request. */
-const LOOPBACK_PEER = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50_000 } };
+export const LOOPBACK_PEER = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50_000 },
+};
 
 /** A running test app and what it was built over. */
 export interface TestApp {

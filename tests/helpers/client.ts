@@ -4,7 +4,7 @@
  * @module
  */
 import { createClient, type ItemsApiClient } from "@/client.ts";
-import type { TestApp } from "./app.ts";
+import { LOOPBACK_PEER, type TestApp } from "./app.ts";
 
 /**
  * A typed client of `t`, sending `Authorization: Bearer <token>` when a token is given.
@@ -16,7 +16,8 @@ import type { TestApp } from "./app.ts";
  */
 export function clientOf(t: TestApp, token?: string): ItemsApiClient {
   return createClient("http://items-api.test", {
-    fetch: (input: RequestInfo | URL, init?: RequestInit) => t.app.request(input, init),
+    fetch: (input: RequestInfo | URL, init?: RequestInit) =>
+      t.app.request(input, init, LOOPBACK_PEER),
     ...(token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } }),
   });
 }
