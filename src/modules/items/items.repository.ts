@@ -1,30 +1,17 @@
 /**
- * All SQL about items. Name uniqueness per owner is the database's unique constraint
- * `(user_id, name)`; a violation becomes a `ConflictError` (409) here, in one place.
+ * All SQL about items. Rows come back in their API shape, {@link Item}. Name uniqueness per
+ * owner is the database's unique constraint `(user_id, name)`; a violation surfaces as the
+ * database's `UniqueViolationError`, which the service turns into a 409.
  *
  * @module
  */
-import {
-  type Database,
-  type Queryable,
-  type SqlValue,
-  toIsoTimestamp,
-  UniqueViolationError,
-} from "@/db/database.ts";
+import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
 import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
-import { ConflictError } from "@/lib/errors.ts";
-import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
+import { containsPattern, type ListWindow, type SortSpec, sortSpec } from "@/lib/pagination.ts";
+import type { Item } from "@/modules/items/items.schemas.ts";
 
-/** An item as stored. */
-export interface ItemRecord {
-  id: number;
-  userId: number;
-  name: string;
-  description: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Item };
 
 /** Filters, sort and page of a list. */
 export interface ItemListQuery {
@@ -40,35 +27,66 @@ export interface ItemListQuery {
   serverTimeoutMs: number;
 }
 
+/**
+ * Every field `sort` may name, and the one place it is said: its column (qualified, as list
+ * statements join the FTS match set), the index serving it alone and after `user_id = ?`
+ * (migrations 0001, 0003), and whether its cursor values are timestamps. The `sort` query
+ * schema, the column allow-list and the index hints all derive from it.
+ */
+export const ITEM_SORTS = {
+  id: {
+    column: "items.id",
+    index: "PRIMARY",
+    ownerIndex: "items_user_id_id_idx",
+    timestamp: false,
+  },
+  name: {
+    column: "items.name",
+    index: "items_name_id_idx",
+    ownerIndex: "items_user_id_name_unique",
+    timestamp: false,
+  },
+  created_at: {
+    column: "items.created_at",
+    index: "items_created_at_idx",
+    ownerIndex: "items_user_id_created_at_id_idx",
+    timestamp: true,
+  },
+  updated_at: {
+    column: "items.updated_at",
+    index: "items_updated_at_id_idx",
+    ownerIndex: "items_user_id_updated_at_id_idx",
+    timestamp: true,
+  },
+} as const;
+
 /** A field `sort` may name. */
-export type ItemSortField = "id" | "name" | "created_at" | "updated_at";
+export type ItemSortField = keyof typeof ITEM_SORTS;
 /** A `sort` value: a field, or a field prefixed with `-` for descending. */
 export type ItemSortKey = ItemSortField | `-${ItemSortField}`;
 
-/** The column of each sort field; qualified, as list statements join the FTS match set. */
-export const ITEM_SORT_COLUMNS: Record<ItemSortField, string> = {
-  id: "items.id",
-  name: "items.name",
-  created_at: "items.created_at",
-  updated_at: "items.updated_at",
-};
+/** The fields of {@link ITEM_SORTS}, `id` first (the `sort` query schema's allow-list). */
+export const ITEM_SORT_FIELDS = Object.keys(ITEM_SORTS) as [ItemSortField, ...ItemSortField[]];
 
-/** The index serving each sort column, alone and after `user_id = ?` (migrations 0001, 0003). */
-const SORT_INDEXES: Record<string, string> = {
-  "items.id": "PRIMARY",
-  "items.name": "items_name_id_idx",
-  "items.created_at": "items_created_at_idx",
-  "items.updated_at": "items_updated_at_id_idx",
-};
-const USER_SORT_INDEXES: Record<string, string> = {
-  "items.id": "items_user_id_id_idx",
-  "items.name": "items_user_id_name_unique",
-  "items.created_at": "items_user_id_created_at_id_idx",
-  "items.updated_at": "items_user_id_updated_at_id_idx",
-};
+/** The column of each sort field. */
+export const ITEM_SORT_COLUMNS = Object.fromEntries(
+  ITEM_SORT_FIELDS.map((field) => [field, ITEM_SORTS[field].column]),
+) as Record<ItemSortField, string>;
 
 /** Sort fields whose cursor values are timestamps. */
-export const ITEM_TIMESTAMP_FIELDS: readonly ItemSortField[] = ["created_at", "updated_at"];
+export const ITEM_TIMESTAMP_FIELDS: readonly ItemSortField[] = ITEM_SORT_FIELDS.filter((field) =>
+  ITEM_SORTS[field].timestamp
+);
+
+/** The validated `sort` of an items list. */
+export function itemSortSpec(sort: ItemSortKey | undefined): SortSpec {
+  return sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, ITEM_SORTS.id.column);
+}
+
+/** The sort field a spec of {@link itemSortSpec} orders by. */
+function sortField(sort: SortSpec): ItemSortField {
+  return sort.key.replace(/^-/, "") as ItemSortField;
+}
 
 interface ItemRow {
   id: number;
@@ -83,31 +101,19 @@ const COLUMNS = "id, user_id, name, description, created_at, updated_at";
 const COLUMNS_QUALIFIED =
   "items.id, items.user_id, items.name, items.description, items.created_at, items.updated_at";
 
-function toItem(row: ItemRow): ItemRecord {
+function toItem(row: ItemRow): Item {
   return {
     id: Number(row.id),
-    userId: Number(row.user_id),
+    user_id: Number(row.user_id),
     name: row.name,
     description: row.description,
-    createdAt: toIsoTimestamp(row.created_at),
-    updatedAt: toIsoTimestamp(row.updated_at),
+    created_at: toIsoTimestamp(row.created_at),
+    updated_at: toIsoTimestamp(row.updated_at),
   };
 }
 
-/** The one place a duplicate `(user_id, name)` becomes a 409. */
-async function unlessNameTaken<T>(name: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (error instanceof UniqueViolationError) {
-      throw new ConflictError(`An item named "${name}" already exists for this owner`);
-    }
-    throw error;
-  }
-}
-
 /** Find an item by id. */
-export async function findItemById(db: Queryable, id: number): Promise<ItemRecord | undefined> {
+export async function findItemById(db: Queryable, id: number): Promise<Item | undefined> {
   const rows = await db.query<ItemRow>(`SELECT ${COLUMNS} FROM items WHERE id = ?`, [id]);
   return rows[0] && toItem(rows[0]);
 }
@@ -127,10 +133,7 @@ export function searchWords(q: string): string[] {
  * One page of items matching the filters, and how many match (exactly up to 10 000). `q`
  * words must each begin a word of the name or the description (all of them: AND).
  */
-export async function listItems(
-  db: Database,
-  query: ItemListQuery,
-): Promise<ListPage<ItemRecord>> {
+export async function listItems(db: Database, query: ItemListQuery): Promise<ListPage<Item>> {
   const filters: Condition[] = [];
   const substrings: Condition[] = [];
   if (query.userId !== undefined) filters.push({ sql: "user_id = ?", params: [query.userId] });
@@ -158,74 +161,66 @@ export async function listItems(
       params: [words.map((word) => `"${word}"*`).join(" ")],
     },
   };
+  const field = sortField(query.sort);
   const page = await listPage<ItemRow>(db, {
     table: "items",
-    mysqlIndex: (query.userId === undefined ? SORT_INDEXES : USER_SORT_INDEXES)[query.sort.column],
+    mysqlIndex: query.userId === undefined ? ITEM_SORTS[field].index : ITEM_SORTS[field].ownerIndex,
     columns: COLUMNS_QUALIFIED,
     // Names are unique per owner: under user_id the name order has no ties.
-    sort: {
-      ...query.sort,
-      unique: query.userId !== undefined && query.sort.column === ITEM_SORT_COLUMNS.name,
-    },
+    sort: { ...query.sort, unique: query.userId !== undefined && field === "name" },
     filters,
     substrings,
     ...(search ? { search } : {}),
     window: query.window,
     limit: query.limit,
     serverTimeoutMs: query.serverTimeoutMs,
-    positionOf: (row) => positionOf(query.sort, row),
+    positionOf: (row) => positionOf(field, toItem(row)),
     narrowHint: "use a longer name or description substring, add user_id, or search with q",
   });
   return { ...page, rows: page.rows.map(toItem) };
 }
 
-/** Where a page ending at `row` stops, in the sort's terms. */
-function positionOf(sort: SortSpec, row: ItemRow): CursorPosition {
-  const id = Number(row.id);
-  switch (sort.column) {
-    case "items.name":
-      return [row.name, id];
-    case "items.created_at":
-      return [toIsoTimestamp(row.created_at), id];
-    case "items.updated_at":
-      return [toIsoTimestamp(row.updated_at), id];
-    default:
-      return [id];
-  }
+/** Where a page ending at `item` stops, in the sort's terms. */
+function positionOf(field: ItemSortField, item: Item): CursorPosition {
+  return field === "id" ? [item.id] : [item[field], item.id];
 }
 
-/** Insert an item; a name the owner already uses is a `ConflictError` (409). */
-export function insertItem(
-  db: Queryable,
-  item: { userId: number; name: string; description: string | null; now: Date },
-): Promise<ItemRecord> {
-  return unlessNameTaken(item.name, async () => {
-    const { insertId } = await db.execute(
-      "INSERT INTO items (user_id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-      [item.userId, item.name, item.description, item.now, item.now],
-    );
-    const created = item.now.toISOString();
-    return {
-      id: insertId,
-      userId: item.userId,
-      name: item.name,
-      description: item.description,
-      createdAt: created,
-      updatedAt: created,
-    };
-  });
+/** What an insert sets; `now` becomes both timestamps. */
+export type NewItem = Pick<Item, "user_id" | "name" | "description"> & { now: Date };
+
+/** Insert an item and return it. */
+export async function insertItem(db: Queryable, item: NewItem): Promise<Item> {
+  const { insertId } = await db.execute(
+    "INSERT INTO items (user_id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    [item.user_id, item.name, item.description, item.now, item.now],
+  );
+  const created = item.now.toISOString();
+  return {
+    id: insertId,
+    user_id: item.user_id,
+    name: item.name,
+    description: item.description,
+    created_at: created,
+    updated_at: created,
+  };
+}
+
+/** What an update may change; absent fields stay as they are, `description: null` clears it. */
+export interface ItemChanges {
+  name?: string | undefined;
+  description?: string | null | undefined;
+  now: Date;
 }
 
 /**
- * Change an item's name and/or description (absent: unchanged; `description: null` clears it)
- * and return it, or undefined when it does not exist. Renaming to a name the owner already
- * uses for another item is a `ConflictError`; keeping its own name is not.
+ * Change an item's name and/or description and return it, or undefined when it does not
+ * exist. Keeping its own name is no change to the unique constraint.
  */
 export async function updateItem(
   db: Queryable,
   id: number,
-  changes: { name?: string | undefined; description?: string | null | undefined; now: Date },
-): Promise<ItemRecord | undefined> {
+  changes: ItemChanges,
+): Promise<Item | undefined> {
   const assignments: string[] = [];
   const params: SqlValue[] = [];
   if (changes.name !== undefined) {
@@ -239,10 +234,7 @@ export async function updateItem(
   if (assignments.length > 0) {
     assignments.push("updated_at = ?");
     params.push(changes.now);
-    await unlessNameTaken(
-      changes.name ?? "",
-      () => db.execute(`UPDATE items SET ${assignments.join(", ")} WHERE id = ?`, [...params, id]),
-    );
+    await db.execute(`UPDATE items SET ${assignments.join(", ")} WHERE id = ?`, [...params, id]);
   }
   return await findItemById(db, id);
 }

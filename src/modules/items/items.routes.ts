@@ -2,7 +2,6 @@ import { jsonContent, problemResponses } from "@/lib/openapi.ts";
 import { defineRoute } from "@/lib/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
-import { findItemOwnerId } from "@/modules/items/items.repository.ts";
 import {
   CreateItemSchema,
   ItemIdParamsSchema,
@@ -11,13 +10,11 @@ import {
   ListItemsQuerySchema,
   UpdateItemSchema,
 } from "@/modules/items/items.schemas.ts";
-
-/** The detail of every 404 about an item (the reference app's wording). */
-export const ITEM_NOT_FOUND = "Item not found";
+import { findItemOwnerId, ITEM_NOT_FOUND } from "@/modules/items/items.service.ts";
 
 // A missing item passes on: its body is validated first (422), then the handler answers 404.
 const ownerOrAdmin = requireOwnerOrAdmin({
-  load: (c, id) => findItemOwnerId(c.var.deps.db, id),
+  load: (c, id) => findItemOwnerId(c.var.deps, id),
   notFound: ITEM_NOT_FOUND,
   whenMissing: "continue",
 });

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
 import { timestamp } from "@/lib/openapi.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
-import type { ItemRecord } from "@/modules/items/items.repository.ts";
+import { ITEM_SORT_FIELDS } from "@/modules/items/items.repository.ts";
 
 /** Longest item name, in characters (Unicode code points, as the database counts them). */
 export const NAME_MAX_LENGTH = 255;
@@ -62,7 +62,8 @@ export const ItemSchema = z.object({
   created_at: timestamp(),
   updated_at: timestamp(),
 }).openapi("Item");
-export type ItemBody = z.infer<typeof ItemSchema>;
+/** An item, in the one shape the repository returns and the API answers. */
+export type Item = z.infer<typeof ItemSchema>;
 
 export const CreateItemSchema = z.strictObject({
   name: ItemName,
@@ -91,7 +92,7 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
   }),
   user_id: idParam("user_id", { in: "query", description: "Only this owner's items" })
     .optional(),
-  sort: sortParam(["id", "name", "created_at", "updated_at"]),
+  sort: sortParam(ITEM_SORT_FIELDS),
   q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
     param: { name: "q", in: "query" },
     minLength: 1,
@@ -104,15 +105,3 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
 });
 
 export const ItemPageSchema = pageSchema("items", ItemSchema, "ItemPage");
-
-/** The API form of a stored item. */
-export function toItemBody(record: ItemRecord): ItemBody {
-  return {
-    id: record.id,
-    name: record.name,
-    description: record.description,
-    user_id: record.userId,
-    created_at: record.createdAt,
-    updated_at: record.updatedAt,
-  };
-}

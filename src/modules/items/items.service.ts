@@ -1,0 +1,158 @@
+/**
+ * The rules of items: a name is unique among its owner's items (409), a `q` search has 1 to
+ * {@link SEARCH_MAX_WORDS} words, and a cursor only continues the list that issued it.
+ *
+ * @module
+ */
+import type { z } from "@hono/zod-openapi";
+import { UniqueViolationError } from "@/db/database.ts";
+import type { AppDeps } from "@/lib/app-env.ts";
+import { cursorCodec } from "@/lib/cursor.ts";
+import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { listScope, resolveWindow } from "@/lib/pagination.ts";
+import * as repository from "@/modules/items/items.repository.ts";
+import type { Item, ItemSortKey } from "@/modules/items/items.repository.ts";
+import { type ItemPageSchema, SEARCH_MAX_WORDS } from "@/modules/items/items.schemas.ts";
+
+/** The detail of every 404 about an item (the reference app's wording). */
+export const ITEM_NOT_FOUND = "Item not found";
+
+type Deps = Pick<AppDeps, "db" | "clock">;
+
+/** What a client sets when adding an item. */
+export interface NewItem {
+  name: string;
+  description?: string | null | undefined;
+}
+
+/** What a client may change; absent fields stay as they are, `description: null` clears it. */
+export interface ItemChanges {
+  name?: string | undefined;
+  description?: string | null | undefined;
+}
+
+/** A validated list request: filters, sort and where the page starts. */
+export interface ItemListRequest {
+  page: number;
+  limit: number;
+  /** Whether the request named `page` (its default is 1). */
+  pageGiven: boolean;
+  cursor?: string | undefined;
+  sort?: ItemSortKey | undefined;
+  name?: string | undefined;
+  description?: string | undefined;
+  user_id?: number | undefined;
+  q?: string | undefined;
+}
+
+/** One page of items, as `GET /items` answers it. */
+export type ItemPage = z.infer<typeof ItemPageSchema>;
+
+/** The one place a duplicate `(user_id, name)` becomes a 409. */
+async function unlessNameTaken<T>(name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof UniqueViolationError) {
+      throw new ConflictError(`An item named "${name}" already exists for this owner`);
+    }
+    throw error;
+  }
+}
+
+/** Add an item owned by `ownerId`; 409 when the owner already has one by this name. */
+export function createItem(deps: Deps, ownerId: number, input: NewItem): Promise<Item> {
+  return unlessNameTaken(input.name, () =>
+    repository.insertItem(deps.db, {
+      user_id: ownerId,
+      name: input.name,
+      description: input.description ?? null,
+      now: deps.clock.now(),
+    }));
+}
+
+/** One page of items; 422 for a `q` without words or with too many, or a foreign cursor. */
+export async function listItems(
+  deps: Pick<AppDeps, "db" | "config">,
+  request: ItemListRequest,
+): Promise<ItemPage> {
+  const words = request.q === undefined ? undefined : repository.searchWords(request.q);
+  if (words !== undefined && (words.length === 0 || words.length > SEARCH_MAX_WORDS)) {
+    throw new ValidationError([{
+      path: "query.q",
+      message: `Expected 1 to ${SEARCH_MAX_WORDS} words of letters or digits`,
+    }]);
+  }
+  const sort = repository.itemSortSpec(request.sort);
+  const codec = cursorCodec(deps.config.auth.secretKey);
+  const scope = listScope("items", sort, {
+    name: request.name,
+    description: request.description,
+    user_id: request.user_id,
+    q: words?.join(" "),
+  });
+  const window = await resolveWindow({
+    page: request.page,
+    limit: request.limit,
+    pageGiven: request.pageGiven,
+    cursor: request.cursor,
+    codec,
+    scope,
+  });
+  const page = await repository.listItems(deps.db, {
+    name: request.name,
+    description: request.description,
+    userId: request.user_id,
+    q: words,
+    sort,
+    window,
+    limit: request.limit,
+    serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
+  });
+  const next = page.next && await codec.encode(scope, page.next);
+  return {
+    page: window.after ? null : request.page,
+    limit: request.limit,
+    total: page.total,
+    total_relation: page.relation,
+    next_cursor: next ?? null,
+    items: page.rows,
+  };
+}
+
+/** One item; 404 when there is none with this id. */
+export async function getItem(deps: Pick<AppDeps, "db">, id: number): Promise<Item> {
+  const item = await repository.findItemById(deps.db, id);
+  if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
+  return item;
+}
+
+/**
+ * Change an item; 404 when there is none with this id, 409 when renamed to the name of another
+ * of the owner's items (keeping its own name is not a conflict).
+ */
+export async function updateItem(deps: Deps, id: number, changes: ItemChanges): Promise<Item> {
+  const item = await deps.db.transaction((tx) =>
+    unlessNameTaken(changes.name ?? "", () =>
+      repository.updateItem(tx, id, {
+        name: changes.name,
+        description: changes.description,
+        now: deps.clock.now(),
+      }))
+  );
+  if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
+  return item;
+}
+
+/** Delete an item; 404 when there is none with this id. */
+export async function deleteItem(deps: Pick<AppDeps, "db">, id: number): Promise<void> {
+  if (!(await repository.deleteItem(deps.db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
+}
+
+/** The owner's user id of an item, or undefined when there is none (`requireOwnerOrAdmin`). */
+export function findItemOwnerId(
+  deps: Pick<AppDeps, "db">,
+  id: number,
+): Promise<number | undefined> {
+  return repository.findItemOwnerId(deps.db, id);
+}
