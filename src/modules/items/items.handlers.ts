@@ -10,11 +10,7 @@ import type {
 } from "@/modules/items/items.routes.ts";
 
 export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
-  const body = c.req.valid("json");
-  const item = await service.createItem(c.var.deps, c.var.user.id, {
-    name: body.name,
-    description: body.description,
-  });
+  const item = await service.createItem(c.var.deps, c.var.user.id, c.req.valid("json"));
   c.header("Location", `/items/${item.id}`);
   return c.json(item, 201);
 };
@@ -35,12 +31,7 @@ export const getItem: AppRouteHandler<GetItemRoute> = async (c) => {
 
 export const updateItem: AppRouteHandler<UpdateItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  const changes = c.req.valid("json");
-  const item = await service.updateItem(c.var.deps, id, {
-    name: changes.name,
-    description: changes.description,
-  });
-  return c.json(item, 200);
+  return c.json(await service.updateItem(c.var.deps, id, c.req.valid("json")), 200);
 };
 
 export const deleteItem: AppRouteHandler<DeleteItemRoute> = async (c) => {

@@ -186,10 +186,10 @@ function positionOf(field: ItemSortField, item: Item): CursorPosition {
 }
 
 /** What an insert sets; `now` becomes both timestamps. */
-export type NewItem = Pick<Item, "user_id" | "name" | "description"> & { now: Date };
+export type ItemInsert = Pick<Item, "user_id" | "name" | "description"> & { now: Date };
 
 /** Insert an item and return it. */
-export async function insertItem(db: Queryable, item: NewItem): Promise<Item> {
+export async function insertItem(db: Queryable, item: ItemInsert): Promise<Item> {
   const { insertId } = await db.execute(
     "INSERT INTO items (user_id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
     [item.user_id, item.name, item.description, item.now, item.now],
@@ -205,12 +205,8 @@ export async function insertItem(db: Queryable, item: NewItem): Promise<Item> {
   };
 }
 
-/** What an update may change; absent fields stay as they are, `description: null` clears it. */
-export interface ItemChanges {
-  name?: string | undefined;
-  description?: string | null | undefined;
-  now: Date;
-}
+/** What an update may change (absent: unchanged; `description: null` clears it); `now` stamps it. */
+export type ItemUpdate = Partial<Pick<Item, "name" | "description">> & { now: Date };
 
 /**
  * Change an item's name and/or description and return it, or undefined when it does not
@@ -219,7 +215,7 @@ export interface ItemChanges {
 export async function updateItem(
   db: Queryable,
   id: number,
-  changes: ItemChanges,
+  changes: ItemUpdate,
 ): Promise<Item | undefined> {
   const assignments: string[] = [];
   const params: SqlValue[] = [];

@@ -12,7 +12,7 @@ import {
 } from "@/modules/items/items.schemas.ts";
 import { findItemOwnerId, ITEM_NOT_FOUND } from "@/modules/items/items.service.ts";
 
-// A missing item passes on: its body is validated first (422), then the handler answers 404.
+// A missing item passes on: its body is validated first (422), then the service answers 404.
 const ownerOrAdmin = requireOwnerOrAdmin({
   load: (c, id) => findItemOwnerId(c.var.deps, id),
   notFound: ITEM_NOT_FOUND,

@@ -11,39 +11,28 @@ import { cursorCodec } from "@/lib/cursor.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { listScope, resolveWindow } from "@/lib/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
-import type { Item, ItemSortKey } from "@/modules/items/items.repository.ts";
-import { type ItemPageSchema, SEARCH_MAX_WORDS } from "@/modules/items/items.schemas.ts";
+import type { Item } from "@/modules/items/items.repository.ts";
+import {
+  type CreateItemSchema,
+  type ItemPageSchema,
+  type ListItemsQuerySchema,
+  SEARCH_MAX_WORDS,
+  type UpdateItemSchema,
+} from "@/modules/items/items.schemas.ts";
 
-/** The detail of every 404 about an item (the reference app's wording). */
+/** The detail of every 404 about an item. */
 export const ITEM_NOT_FOUND = "Item not found";
 
 type Deps = Pick<AppDeps, "db" | "clock">;
 
 /** What a client sets when adding an item. */
-export interface NewItem {
-  name: string;
-  description?: string | null | undefined;
-}
+export type NewItem = z.infer<typeof CreateItemSchema>;
 
 /** What a client may change; absent fields stay as they are, `description: null` clears it. */
-export interface ItemChanges {
-  name?: string | undefined;
-  description?: string | null | undefined;
-}
+export type ItemChanges = z.infer<typeof UpdateItemSchema>;
 
-/** A validated list request: filters, sort and where the page starts. */
-export interface ItemListRequest {
-  page: number;
-  limit: number;
-  /** Whether the request named `page` (its default is 1). */
-  pageGiven: boolean;
-  cursor?: string | undefined;
-  sort?: ItemSortKey | undefined;
-  name?: string | undefined;
-  description?: string | undefined;
-  user_id?: number | undefined;
-  q?: string | undefined;
-}
+/** A validated list query, and whether it named `page` (its default is 1). */
+export type ItemListRequest = z.infer<typeof ListItemsQuerySchema> & { pageGiven: boolean };
 
 /** One page of items, as `GET /items` answers it. */
 export type ItemPage = z.infer<typeof ItemPageSchema>;
@@ -133,12 +122,10 @@ export async function getItem(deps: Pick<AppDeps, "db">, id: number): Promise<It
  */
 export async function updateItem(deps: Deps, id: number, changes: ItemChanges): Promise<Item> {
   const item = await deps.db.transaction((tx) =>
-    unlessNameTaken(changes.name ?? "", () =>
-      repository.updateItem(tx, id, {
-        name: changes.name,
-        description: changes.description,
-        now: deps.clock.now(),
-      }))
+    unlessNameTaken(
+      changes.name ?? "",
+      () => repository.updateItem(tx, id, { ...changes, now: deps.clock.now() }),
+    )
   );
   if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
   return item;
