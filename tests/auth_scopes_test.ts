@@ -25,7 +25,7 @@ const scopedCredentials: TokenAuthenticator = {
       user: {
         id: user.id,
         username: user.username,
-        roleId: user.roleId,
+        roleId: user.role_id,
         role: user.role,
         activated: user.activated,
       },

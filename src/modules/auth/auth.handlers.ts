@@ -17,7 +17,6 @@ import {
   listUserSessions,
 } from "@/modules/auth/sessions.repository.ts";
 import { findUserById } from "@/modules/users/users.repository.ts";
-import { toUserBody } from "@/modules/users/users.schemas.ts";
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\b/i;
 const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json\b/i;
@@ -83,7 +82,7 @@ export const me: AppRouteHandler<MeRoute> = async (c) => {
   const user = await findUserById(c.var.deps.db, c.var.user.id);
   // Deleted between the token check and now.
   if (!user) throw new UnauthorizedError("Invalid or expired access token");
-  return c.json(toUserBody(user), 200);
+  return c.json(user, 200);
 };
 
 export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {

@@ -23,7 +23,7 @@ import {
   findUserWithHashByUsername,
   lockUser,
   replacePasswordHash,
-  type UserRecord,
+  type User,
 } from "@/modules/users/users.repository.ts";
 
 const log = getAppLogger("auth");
@@ -38,7 +38,7 @@ export type LoginOutcome = "success" | "unknown_user" | "wrong_password" | "deac
 
 /** Result of {@link checkCredentials}: `user` is set only on success. */
 export type CredentialCheck =
-  | { outcome: "success"; user: UserRecord }
+  | { outcome: "success"; user: User }
   | { outcome: Exclude<LoginOutcome, "success">; user?: undefined };
 
 /**

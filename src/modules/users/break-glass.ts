@@ -16,7 +16,7 @@ import {
   findUserById,
   findUserWithHashByUsername,
   updateUser,
-  type UserRecord,
+  type User,
 } from "@/modules/users/users.repository.ts";
 
 /** What an operator can do to an account. */
@@ -25,7 +25,7 @@ export type BreakGlassAction = "deactivate" | "reactivate" | "revoke-sessions";
 /** What {@link breakGlass} did. */
 export interface BreakGlassResult {
   /** The account after the action. */
-  user: UserRecord;
+  user: User;
   /** Whether `activated` changed (false when it already was as asked). */
   changed: boolean;
   /** Sessions deleted (every device logged out). */
@@ -37,7 +37,7 @@ export interface BreakGlassResult {
 async function findByName(
   deps: Pick<AppDeps, "db">,
   username: string,
-): Promise<UserRecord> {
+): Promise<User> {
   // A name outside the rule names no account (and MySQL's collation would match look-alikes).
   if (!isUsername(username)) {
     throw new ValidationError([{

@@ -14,7 +14,7 @@ import {
   PASSWORD_NOT_WELL_FORMED,
 } from "@/lib/passwords.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
-import type { UserRecord } from "@/modules/users/users.repository.ts";
+import type { User } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
 import { createUser } from "@/modules/users/users.service.ts";
 
@@ -33,7 +33,7 @@ export async function createAdmin(
   deps: Pick<AppDeps, "db" | "clock" | "passwords">,
   username: string,
   password: string,
-): Promise<UserRecord> {
+): Promise<User> {
   const errors: FieldError[] = [];
   if (!USERNAME_PATTERN.test(username)) {
     errors.push({

@@ -18,7 +18,6 @@ import type {
   ListUsersRoute,
   UpdateUserRoute,
 } from "@/modules/users/users.routes.ts";
-import { toUserBody } from "@/modules/users/users.schemas.ts";
 import * as service from "@/modules/users/users.service.ts";
 
 export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
@@ -28,10 +27,9 @@ export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
     roleId: body.role_id,
     password: body.password,
   });
-  const created = toUserBody(user);
   c.header("Location", `/users/${user.id}`);
   return c.json(
-    generatedPassword === undefined ? created : { ...created, password: generatedPassword },
+    generatedPassword === undefined ? user : { ...user, password: generatedPassword },
     201,
   );
 };
@@ -71,7 +69,7 @@ export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
     total: page.total,
     total_relation: page.relation,
     next_cursor: next ?? null,
-    users: page.rows.map(toUserBody),
+    users: page.rows,
   }, 200);
 };
 
@@ -79,7 +77,7 @@ export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
   const user = await findUserById(c.var.deps.db, user_id);
   if (!user) throw new NotFoundError("User not found");
-  return c.json(toUserBody(user), 200);
+  return c.json(user, 200);
 };
 
 export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
@@ -99,7 +97,7 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
       client: c.var.clientIp,
     },
   );
-  return c.json(toUserBody(user), 200);
+  return c.json(user, 200);
 };
 
 export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {

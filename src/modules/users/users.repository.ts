@@ -1,5 +1,5 @@
 /**
- * All SQL about users.
+ * All SQL about users. Rows come back in their API shape, {@link User}.
  *
  * @module
  */
@@ -8,17 +8,9 @@ import { type Condition, type ListPage, listPage } from "@/db/lists.repository.t
 import type { RoleName } from "@/lib/app-env.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
 import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
+import type { User } from "@/modules/users/users.schemas.ts";
 
-/** A user as stored, without the password hash. */
-export interface UserRecord {
-  id: number;
-  username: string;
-  roleId: number;
-  role: RoleName;
-  activated: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { User };
 
 interface UserRow {
   id: number;
@@ -36,20 +28,20 @@ const SELECT_USER =
 const SELECT_USER_WITH_HASH =
   "SELECT u.id, u.username, u.role_id, r.name AS role_name, u.activated, u.created_at, u.updated_at, u.password_hash FROM users u JOIN roles r ON r.id = u.role_id";
 
-function toUser(row: UserRow): UserRecord {
+function toUser(row: UserRow): User {
   return {
     id: Number(row.id),
     username: row.username,
-    roleId: Number(row.role_id),
+    role_id: Number(row.role_id),
     role: row.role_name,
     activated: Boolean(row.activated),
-    createdAt: toIsoTimestamp(row.created_at),
-    updatedAt: toIsoTimestamp(row.updated_at),
+    created_at: toIsoTimestamp(row.created_at),
+    updated_at: toIsoTimestamp(row.updated_at),
   };
 }
 
 /** Find a user by id. */
-export async function findUserById(db: Queryable, id: number): Promise<UserRecord | undefined> {
+export async function findUserById(db: Queryable, id: number): Promise<User | undefined> {
   const rows = await db.query<UserRow>(`${SELECT_USER} WHERE u.id = ?`, [id]);
   return rows[0] && toUser(rows[0]);
 }
@@ -58,7 +50,7 @@ export async function findUserById(db: Queryable, id: number): Promise<UserRecor
 export async function findUserWithHashByUsername(
   db: Queryable,
   username: string,
-): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+): Promise<(User & { passwordHash: string }) | undefined> {
   const rows = await db.query<UserRow & { password_hash: string }>(
     `${SELECT_USER_WITH_HASH} WHERE u.username = ?`,
     [username],
@@ -71,7 +63,7 @@ export async function findUserWithHashByUsername(
 export async function findUserWithHashById(
   db: Queryable,
   id: number,
-): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+): Promise<(User & { passwordHash: string }) | undefined> {
   const rows = await db.query<UserRow & { password_hash: string }>(
     `${SELECT_USER_WITH_HASH} WHERE u.id = ?`,
     [id],
@@ -146,7 +138,7 @@ export interface UserListQuery {
 export async function listUsers(
   db: Database,
   query: UserListQuery,
-): Promise<ListPage<UserRecord>> {
+): Promise<ListPage<User>> {
   const filters: Condition[] = [];
   const substrings: Condition[] = [];
   if (query.activated !== undefined) {

@@ -9,7 +9,6 @@ import {
 } from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
 import { USERNAME_PATTERN } from "@/lib/usernames.ts";
-import type { UserRecord } from "@/modules/users/users.repository.ts";
 
 export { USERNAME_PATTERN };
 
@@ -40,7 +39,8 @@ export const UserSchema = z.object({
   created_at: timestamp(),
   updated_at: timestamp(),
 }).openapi("User");
-export type UserBody = z.infer<typeof UserSchema>;
+/** A user (never its password hash), in the one shape the repository returns and the API answers. */
+export type User = z.infer<typeof UserSchema>;
 
 export const CreatedUserSchema = UserSchema.extend({
   password: z.string().optional().openapi({
@@ -83,16 +83,3 @@ export const ListUsersQuerySchema = PageQuerySchema.extend({
 });
 
 export const UserPageSchema = pageSchema("users", UserSchema, "UserPage");
-
-/** The public form of a user. */
-export function toUserBody(user: UserRecord): UserBody {
-  return {
-    id: user.id,
-    username: user.username,
-    role_id: user.roleId,
-    role: user.role,
-    activated: user.activated,
-    created_at: user.createdAt,
-    updated_at: user.updatedAt,
-  };
-}

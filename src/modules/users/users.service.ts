@@ -17,8 +17,8 @@ import {
   findUserWithHashById,
   insertUser,
   updateUser,
+  type User,
   type UserChanges,
-  type UserRecord,
 } from "@/modules/users/users.repository.ts";
 
 /** The detail of a 409 for a taken username (the reference app's wording). */
@@ -38,7 +38,7 @@ async function requireRole(deps: Deps, roleId: number): Promise<void> {
 
 /** A created user and, when none was given, the generated password (returned once). */
 export interface CreatedUser {
-  user: UserRecord;
+  user: User;
   generatedPassword?: string;
 }
 
@@ -87,7 +87,7 @@ export interface ChangeUserGuards {
 }
 
 /** Whether `target` stops being an active admin after `changes`. */
-function losesActiveAdmin(target: UserRecord, changes: UserChanges): boolean {
+function losesActiveAdmin(target: User, changes: UserChanges): boolean {
   if (target.role !== "admin" || !target.activated) return false;
   return (changes.roleId !== undefined && changes.roleId !== ROLE_IDS.admin) ||
     changes.activated === false;
@@ -99,7 +99,7 @@ function losesActiveAdmin(target: UserRecord, changes: UserChanges): boolean {
  */
 async function guardLastAdmin<T>(
   deps: Deps,
-  target: UserRecord,
+  target: User,
   changes: UserChanges,
   write: () => Promise<T>,
 ): Promise<T> {
@@ -119,13 +119,13 @@ async function guardLastAdmin<T>(
 }
 
 /** Admins manage user accounts and their own; another admin's account is not theirs to change. */
-function assertMayChange(actor: AuthUser, target: UserRecord): void {
+function assertMayChange(actor: AuthUser, target: User): void {
   if (actor.id !== target.id && target.role === "admin") {
     throw new ForbiddenError("An admin account can only be changed by its owner");
   }
 }
 
-async function loadTarget(deps: Deps, id: number): Promise<UserRecord> {
+async function loadTarget(deps: Deps, id: number): Promise<User> {
   const target = await findUserById(deps.db, id);
   if (!target) throw new NotFoundError("User not found");
   return target;
@@ -143,7 +143,7 @@ export async function changeUser(
   targetId: number,
   update: UserUpdate,
   guards: ChangeUserGuards = {},
-): Promise<UserRecord> {
+): Promise<User> {
   const isAdmin = actor.role === "admin";
   const self = actor.id === targetId;
   if (!isAdmin && (update.role_id !== undefined || update.activated !== undefined)) {
@@ -170,7 +170,7 @@ export async function changeUser(
   if (update.username !== undefined && update.username !== target.username) {
     changes.username = update.username;
   }
-  if (update.role_id !== undefined && update.role_id !== target.roleId) {
+  if (update.role_id !== undefined && update.role_id !== target.role_id) {
     changes.roleId = update.role_id;
   }
   if (update.activated !== undefined && update.activated !== target.activated) {
