@@ -94,6 +94,7 @@ const AUTHENTICATION_OUTCOMES = [
   "success",
   "invalid",
   "insufficient_scope",
+  "wrong_method",
   "unavailable",
 ] as const;
 

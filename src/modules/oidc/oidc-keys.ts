@@ -165,8 +165,10 @@ export class OidcKeyStore {
   }
 
   async #discover(): Promise<string> {
-    const url = `${this.#issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
-    const metadata = await this.#getJson(url) as { issuer?: unknown; jwks_uri?: unknown };
+    const metadata = await this.#getJson(discoveryUrl(this.#issuer)) as {
+      issuer?: unknown;
+      jwks_uri?: unknown;
+    };
     if (metadata.issuer !== this.#issuer) {
       throw new Error(`The discovery document names issuer "${String(metadata.issuer)}"`);
     }
@@ -202,6 +204,11 @@ export class OidcKeyStore {
     // Never keeps the process (or a test) alive on its own.
     Deno.unrefTimer(this.#timer as unknown as number);
   }
+}
+
+/** Where an issuer publishes its metadata (OpenID Connect Discovery 1.0, section 4). */
+export function discoveryUrl(issuer: string): string {
+  return `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
 }
 
 /** The key set must come over https (or http on a loopback host, as the issuer may). */
