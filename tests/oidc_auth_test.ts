@@ -10,7 +10,7 @@ import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { type Dialect, DIALECTS } from "./helpers/databases.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
-import { startTestProvider, type TestProvider } from "./helpers/oidc-provider.ts";
+import { startTestProvider } from "./helpers/oidc-provider.ts";
 
 const CLIENTS = [
   { id: "ada-admin", claims: { roles: ["admin"], preferred_username: "Ada Admin" } },

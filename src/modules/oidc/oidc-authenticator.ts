@@ -17,7 +17,7 @@ import { ServiceUnavailableError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { isScope, type Scope } from "@/lib/scopes.ts";
 import { touchIdentity } from "@/modules/oidc/identities.repository.ts";
-import { NoProviderKeysError, OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
+import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
 import { linkedUser } from "@/modules/oidc/oidc-users.ts";
 import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
 import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
