@@ -34,6 +34,15 @@ for (const dialect of DIALECTS) {
         const hasher = new PasswordHasher("x".repeat(32), TEST_ARGON2);
         assertEquals((await hasher.verify("", NO_PASSWORD_HASH)).valid, false);
         assertEquals((await hasher.verify(NO_PASSWORD_HASH, NO_PASSWORD_HASH)).valid, false);
+        // Such a login still spends one Argon2id run, like a wrong password.
+        let dummyRuns = 0;
+        const dummy = hasher.verifyDummy.bind(hasher);
+        hasher.verifyDummy = (password) => {
+          dummyRuns++;
+          return dummy(password);
+        };
+        await hasher.verify("guess", NO_PASSWORD_HASH);
+        assertEquals(dummyRuns, 1);
       });
 
       await t.step("later tokens find the same user", async () => {
