@@ -215,6 +215,38 @@ Deno.test("Key rotation: a new key is fetched once per 30 s, and the last keys s
   }
 });
 
+Deno.test("A token without kid verifies against whichever of several keys signed it", async (t) => {
+  const provider = await startTestProvider({ clients: [{ id: "svc" }], extraKeys: 2 });
+  const clock = new ManualClock(new Date());
+  const keys = new OidcKeyStore({ issuer: provider.issuer, clock });
+  try {
+    await keys.refresh();
+    const verifier = new OidcTokenVerifier(oidcConfig(provider), keys.resolver, clock);
+    await t.step("signed by the second published key", async () => {
+      const token = await provider.mint({}, {
+        key: provider.extraPrivateKeys[1]!,
+        header: { kid: undefined },
+      });
+      assert((await verifier.verify(token)).ok);
+    });
+    await t.step("signed by none of them", async () => {
+      const { privateKey } = await generateKeyPair("RS256");
+      const token = await provider.mint({}, { key: privateKey, header: { kid: undefined } });
+      assertEquals(await verifier.verify(token), { ok: false, reason: "signature" });
+    });
+    await t.step("signed by one of them but expired", async () => {
+      const token = await provider.mint({ exp: Math.floor(Date.now() / 1000) - 600 }, {
+        key: provider.extraPrivateKeys[0]!,
+        header: { kid: undefined },
+      });
+      assertEquals(await verifier.verify(token), { ok: false, reason: "expired" });
+    });
+  } finally {
+    keys.stop();
+    await provider.stop();
+  }
+});
+
 Deno.test("Without any key set, verification reports the keys unavailable", async () => {
   const provider = await startTestProvider({ clients: [{ id: "svc" }] });
   const token = await provider.token("svc");

@@ -31,6 +31,8 @@ export interface TestProviderOptions {
   clients: TestClient[];
   /** Seconds the access tokens live (default 300). */
   accessTokenTtl?: number;
+  /** More RS256 keys published beside the signing key (as during a rotation). */
+  extraKeys?: number;
 }
 
 /** What a JWT can be signed with. */
@@ -46,6 +48,8 @@ export interface TestProvider {
   readonly privateKey: CryptoKey;
   /** The current public key as a JWK (as the key set publishes it). */
   readonly publicJwk: JWK;
+  /** The private keys of {@link TestProviderOptions.extraKeys}, also in the key set. */
+  readonly extraPrivateKeys: readonly CryptoKey[];
   /** How many times the key set (`jwks_uri`) was requested. */
   readonly jwksRequests: number;
   /** A JWT access token from the client-credentials grant of `clientId`. */
@@ -84,6 +88,9 @@ async function newSigningKey(): Promise<SigningKey> {
 export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
   const clients = new Map(options.clients.map((c) => [c.id, c]));
   let key = await newSigningKey();
+  const extra = await Promise.all(
+    Array.from({ length: options.extraKeys ?? 0 }, () => newSigningKey()),
+  );
   let jwksRequests = 0;
   let server: http.Server | undefined;
   let port = 0;
@@ -96,7 +103,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     await new Promise<void>((resolve) => next.listen(port, "127.0.0.1", resolve));
     port = (next.address() as AddressInfo).port;
     const provider = new Provider(`http://127.0.0.1:${port}`, {
-      jwks: { keys: [key.privateJwk] },
+      jwks: { keys: [key.privateJwk, ...extra.map((k) => k.privateJwk)] },
       clients: options.clients.map((c) => ({
         client_id: c.id,
         client_secret: `${c.id}-secret`,
@@ -153,6 +160,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     get publicJwk() {
       return key.publicJwk;
     },
+    extraPrivateKeys: extra.map((k) => k.privateKey),
     get jwksRequests() {
       return jwksRequests;
     },

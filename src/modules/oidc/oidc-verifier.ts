@@ -107,19 +107,26 @@ export class OidcTokenVerifier {
       if (hit.expiresAtMs > now.getTime()) return { ok: true, token: hit, cached: true };
       this.#cache.delete(token);
     }
+    const options = {
+      algorithms: [...ACCEPTED_ALGORITHMS],
+      issuer: this.#config.issuer,
+      audience: this.#config.audience,
+      clockTolerance: Math.floor(this.#config.clockToleranceMs / 1000),
+      currentDate: now,
+      requiredClaims: ["sub", "exp"],
+    };
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.#resolveKey, {
-        algorithms: [...ACCEPTED_ALGORITHMS],
-        issuer: this.#config.issuer,
-        audience: this.#config.audience,
-        clockTolerance: Math.floor(this.#config.clockToleranceMs / 1000),
-        currentDate: now,
-        requiredClaims: ["sub", "exp"],
-      }));
+      ({ payload } = await jwtVerify(token, this.#resolveKey, options));
     } catch (error) {
       if (error instanceof NoProviderKeysError) throw error;
-      return { ok: false, reason: rejectionReason(error) };
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) {
+        return { ok: false, reason: rejectionReason(error) };
+      }
+      // No `kid` and several keys of the algorithm (a provider mid-rotation): try each.
+      const verified = await verifyWithAny(token, error, options);
+      if (!verified.ok) return verified;
+      payload = verified.payload;
     }
     const verified = this.#read(payload, now);
     if (!verified) return { ok: false, reason: "claims" };
@@ -197,6 +204,24 @@ function scopeNames(payload: JWTPayload): string[] | undefined {
   if (typeof value === "string") return value.split(" ").filter(Boolean);
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
   return [];
+}
+
+async function verifyWithAny(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  options: Parameters<typeof jwtVerify>[2],
+): Promise<{ ok: true; payload: JWTPayload } | { ok: false; reason: RejectionReason }> {
+  let reason: RejectionReason = "signature";
+  for await (const key of candidates) {
+    try {
+      return { ok: true, payload: (await jwtVerify(token, key, options)).payload };
+    } catch (error) {
+      reason = rejectionReason(error);
+      // Only a wrong key is worth another try; a bad claim fails with every key.
+      if (reason !== "signature") break;
+    }
+  }
+  return { ok: false, reason };
 }
 
 function rejectionReason(error: unknown): RejectionReason {
