@@ -73,14 +73,18 @@ export class OidcKeyStore {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryMs = RETRY_FIRST_MS;
   #stopped = false;
-  /** How many fetches of the key set were attempted (tests and metrics read it). */
-  fetchCount = 0;
+  #fetchCount = 0;
 
   constructor(options: OidcKeyStoreOptions) {
     this.#issuer = options.issuer;
     this.#clock = options.clock;
     this.#fetch = options.fetch ?? fetch;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
+  }
+
+  /** How many fetches of the provider's metadata and keys were attempted. */
+  get fetchCount(): number {
+    return this.#fetchCount;
   }
 
   /** Whether any key set has been fetched; without one, provider tokens answer 503. */
@@ -136,7 +140,7 @@ export class OidcKeyStore {
 
   async #fetchKeys(): Promise<boolean> {
     this.#lastFetchStartedAt = this.#clock.now().getTime();
-    this.fetchCount++;
+    this.#fetchCount++;
     try {
       this.#jwksUri ??= await this.#discover();
       const jwks = await this.#getJson(this.#jwksUri) as JSONWebKeySet;
