@@ -167,7 +167,11 @@ const cronSchedule = z.string().default("0 * * * *").refine(
 /** `https://…`, or `http://` on a loopback host (a provider run locally for development). */
 const issuerUrl = z.string().optional().refine(
   (value) => value === undefined || isIssuerUrl(value),
-  { message: "Expected an https:// URL without query or fragment (http:// only on localhost)" },
+  {
+    message:
+      "Expected an https:// URL of at most 255 ASCII characters, without query or fragment " +
+      "(http:// only on localhost)",
+  },
 );
 
 const claimPath = (fallback: string) =>
@@ -253,6 +257,8 @@ function isMysqlUrl(value: string): boolean {
 }
 
 function isIssuerUrl(value: string): boolean {
+  // Stored beside each linked identity (an ASCII column of 255).
+  if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) return false;
   try {
     const url = new URL(value);
     if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {

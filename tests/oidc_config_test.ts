@@ -67,6 +67,14 @@ Deno.test("parseConfig() refuses bad OIDC_* values at startup", async (t) => {
       OIDC_ISSUER: "https://id.example.com/?tenant=1",
       OIDC_AUDIENCE: "a",
     }, "OIDC_ISSUER"],
+    ["an issuer longer than 255 characters", {
+      OIDC_ISSUER: `https://id.example.com/${"x".repeat(250)}`,
+      OIDC_AUDIENCE: "a",
+    }, "OIDC_ISSUER"],
+    ["an issuer with non-ASCII characters", {
+      OIDC_ISSUER: "https://id.exämple.com",
+      OIDC_AUDIENCE: "a",
+    }, "OIDC_ISSUER"],
     ["a roles claim with spaces", {
       OIDC_ISSUER: "https://id.example.com",
       OIDC_AUDIENCE: "a",
