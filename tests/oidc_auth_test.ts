@@ -15,6 +15,8 @@ import { startTestProvider } from "./helpers/oidc-provider.ts";
 const CLIENTS = [
   { id: "ada-admin", claims: { roles: ["admin"], preferred_username: "Ada Admin" } },
   { id: "bob-user", claims: { roles: ["user"], preferred_username: "bob" } },
+  // A client the provider itself limits to reading items.
+  { id: "reader-app", scope: "items:read", claims: { roles: ["admin"] } },
 ];
 
 async function setUp(dialect: Dialect, env: Record<string, string> = {}) {
@@ -219,6 +221,18 @@ for (const dialect of DIALECTS) {
         const token = await provider.mint({ roles: ["admin"], scope: "openid profile" });
         const res = await app.request("GET", "/items", { headers: bearer(token) });
         await expectProblem(res, 403);
+      });
+      await t.step("a client the provider limits to items:read gets only that", async () => {
+        let refused = false;
+        await provider.token("reader-app", { scope: "items:read items:write" }).catch(() => {
+          refused = true;
+        });
+        assert(refused, "the provider refuses a scope outside the client's");
+        const token = await provider.token("reader-app", { scope: "items:read" });
+        const body = await me(app, token);
+        assertEquals([body.role, body.scopes], ["admin", ["items:read"]]);
+        const res = await app.request("DELETE", "/items/1", { headers: bearer(token) });
+        assertEquals((await expectProblem(res, 403)).code, "insufficient_scope");
       });
       await t.step("session-only routes refuse provider tokens", async () => {
         const res = await app.request("GET", "/auth/sessions", {
