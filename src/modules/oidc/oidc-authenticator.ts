@@ -20,7 +20,7 @@ import { touchIdentity } from "@/modules/oidc/identities.repository.ts";
 import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
 import { linkedUser } from "@/modules/oidc/oidc-users.ts";
 import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import { updateUser } from "@/modules/users/users.repository.ts";
 
 /** `last_seen_at` of an identity is written at most once per this interval. */

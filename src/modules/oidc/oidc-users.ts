@@ -12,7 +12,7 @@ import {
   type IdentityUser,
   insertIdentity,
 } from "@/modules/oidc/identities.repository.ts";
-import { ROLE_IDS } from "@/modules/roles/role-ids.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
 import { insertUser } from "@/modules/users/users.repository.ts";
 
 /**
