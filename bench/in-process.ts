@@ -4,7 +4,9 @@
  * (built as the tests build it, access log on and written to stdout) and a minimal read — the
  * SHA-256 of the token, the session lookup and the item lookup through a mysql2 pool, as
  * `bench/baselines/mysql.ts` does them — each serve `BENCH_REQUESTS` reads from 32 concurrent
- * callers, alternating for `BENCH_ROUNDS` rounds. Prints user + system CPU µs per read.
+ * callers, alternating for `BENCH_ROUNDS` rounds. Prints user + system CPU µs per read. The
+ * same reads with a provider JWT (RS256, from a real `oidc-provider` on loopback, which is
+ * idle during the rounds) show what the JWT path costs beside the session token.
  *
  * Needs `TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306`); the database it creates is dropped
  * at the end. Run with stdout to /dev/null: `deno task bench:in-process > /dev/null`.
@@ -16,13 +18,17 @@ import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
 import { setupLogging } from "@/lib/logger.ts";
 import { createTestApp, TEST_ADMIN } from "../tests/helpers/app.ts";
+import { startTestProvider } from "../tests/helpers/oidc-provider.ts";
 
 const REQUESTS = Number(Deno.env.get("BENCH_REQUESTS") ?? "3000");
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "3");
 const CONCURRENCY = 32;
 const ITEMS = 50;
 
-const t = await createTestApp("mysql");
+const provider = await startTestProvider({ clients: [{ id: "bench" }] });
+const t = await createTestApp("mysql", {
+  env: { OIDC_ISSUER: provider.issuer, OIDC_AUDIENCE: provider.audience },
+});
 await setupLogging({ level: "info", format: "json" });
 const login = await t.request("POST", "/auth/token", {
   json: { username: TEST_ADMIN.username, password: TEST_ADMIN.password },
@@ -37,12 +43,21 @@ for (let i = 0; i < ITEMS; i++) {
   });
   ids.push((await created.json()).id);
 }
+const jwt = {
+  Authorization: `Bearer ${await provider.mint({ roles: ["user"], scope: "items:read" })}`,
+};
 const pool = mysql.createPool({ uri: t.database.url, connectionLimit: 10, timezone: "Z" });
 
 async function readThroughApp(i: number): Promise<void> {
   const res = await t.app.request(`/items/${ids[i % ITEMS]}`, { headers: auth });
   await res.text();
   if (res.status !== 200) throw new Error(`GET /items answered ${res.status}`);
+}
+
+async function readThroughAppWithJwt(i: number): Promise<void> {
+  const res = await t.app.request(`/items/${ids[i % ITEMS]}`, { headers: jwt });
+  await res.text();
+  if (res.status !== 200) throw new Error(`GET /items with a JWT answered ${res.status}`);
 }
 
 async function readMinimal(i: number): Promise<void> {
@@ -83,16 +98,20 @@ async function cpuPerRead(read: (i: number) => Promise<void>): Promise<number> {
 
 try {
   await cpuPerRead(readThroughApp); // warm-up (JIT, pools)
+  await cpuPerRead(readThroughAppWithJwt);
   await cpuPerRead(readMinimal);
   for (let round = 1; round <= ROUNDS; round++) {
     const app = await cpuPerRead(readThroughApp);
+    const withJwt = await cpuPerRead(readThroughAppWithJwt);
     const minimal = await cpuPerRead(readMinimal);
     console.error(
-      `round ${round}: app ${app.toFixed(1)} µs/read, minimal ${minimal.toFixed(1)} µs/read, ` +
+      `round ${round}: app ${app.toFixed(1)} µs/read, app with a provider JWT ` +
+        `${withJwt.toFixed(1)} µs/read, minimal ${minimal.toFixed(1)} µs/read, ` +
         `ratio ${(minimal / app).toFixed(3)}`,
     );
   }
 } finally {
   await pool.end();
   await t.close();
+  await provider.stop();
 }

@@ -26,6 +26,7 @@
 import mysql from "mysql2/promise";
 import { PasswordHasher } from "@/lib/passwords.ts";
 import { freePort } from "../tests/helpers/process.ts";
+import { BENCH_AUDIENCE, startBenchIssuer } from "./oidc-issuer.ts";
 import { seedDatabase, type SeededData } from "./seed.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -471,6 +472,8 @@ interface CaseDefinition {
   target?: number;
   /** Refresh tokens are single-use: fresh sessions before every run. */
   freshRefreshTokens?: boolean;
+  /** Extra environment of the wrk script (such as another token file). */
+  env?: Record<string, string>;
 }
 
 const CASES: CaseDefinition[] = [
@@ -488,6 +491,14 @@ const CASES: CaseDefinition[] = [
     script: "items-get.lua",
     baseline: "mysql",
     target: 0.7,
+  },
+  // The same reads with an identity provider's access token (RS256 JWT, `scope: items:read`)
+  // instead of a session token: the verified-token cache and the identity lookup.
+  {
+    name: "GET /items/{id} with a provider JWT",
+    path: "/items/1",
+    script: "items-get.lua",
+    env: { BENCH_TOKENS: "jwt-tokens.txt" },
   },
   { name: "GET /roles", path: "/roles", script: "get.lua" },
   { name: "GET /items?limit=20 (filtered)", path: "/items", script: "items-list.lua" },
@@ -588,6 +599,7 @@ async function main(): Promise<void> {
   const databaseUrl = server.toString();
   const dataDir = await Deno.makeTempDir({ prefix: "items-api-bench-" });
   const children: Child[] = [];
+  const stoppers: Array<() => Promise<void>> = [];
   const onSignal = () => {
     for (const child of children) {
       try {
@@ -602,6 +614,9 @@ async function main(): Promise<void> {
   try {
     const servicePort = freePort();
     const metricsPort = freePort();
+    // Provider JWTs: a static issuer on loopback, up before the service fetches its keys.
+    const oidcIssuer = await startBenchIssuer(freePort());
+    stoppers.push(() => oidcIssuer.stop());
     log(`starting the service on MySQL database ${dbName}`);
     // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the service there (on exit).
     const profileDir = Deno.env.get("BENCH_CPU_PROF");
@@ -610,7 +625,11 @@ async function main(): Promise<void> {
       "service",
       ["run", ...profile, ...SERVICE_FLAGS, "src/cli.ts", "serve"],
       servicePort,
-      serviceEnv(databaseUrl, servicePort, metricsPort),
+      {
+        ...serviceEnv(databaseUrl, servicePort, metricsPort),
+        OIDC_ISSUER: oidcIssuer.issuer,
+        OIDC_AUDIENCE: BENCH_AUDIENCE,
+      },
     );
     children.push(service);
     await waitForOk(service, "/livez");
@@ -661,6 +680,22 @@ async function main(): Promise<void> {
         `${readerTokens[i]!.access_token} ${u.id} ${u.firstItemId} ${u.lastItemId}`
       ).join("\n") + "\n",
     );
+    // One provider identity per reader; each token's first request links (creates) its user.
+    const jwtTokens = await Promise.all(readers.map((_, i) =>
+      oidcIssuer.mint(`bench-reader-${i}`, {
+        roles: ["user"],
+        scope: "items:read",
+        preferred_username: `sso-reader-${i}`,
+      })
+    ));
+    await mapLimit(jwtTokens, 4, async (token) => {
+      const res = await fetch(`${service.baseUrl}/auth/me`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`Provider JWT refused: ${res.status} ${body}`);
+    });
+    await Deno.writeTextFile(`${dataDir}/jwt-tokens.txt`, jwtTokens.join("\n") + "\n");
     await Deno.writeTextFile(
       `${dataDir}/logins.txt`,
       loginUsers.map((u) => u.username).join("\n") + "\n",
@@ -759,7 +794,7 @@ async function main(): Promise<void> {
           if (c.freshRefreshTokens) await writeRefreshTokens();
           sampler.start();
           const m = await wrk(`${service.baseUrl}${c.path}`, c.script, {
-            env: env({ BENCH_NONCE: `${nonce}-${pass}` }),
+            env: env({ BENCH_NONCE: `${nonce}-${pass}`, ...c.env }),
             pid: service.pid,
           });
           m.rss_mb = round(sampler.stop() / 1024, 1);
@@ -949,6 +984,7 @@ async function main(): Promise<void> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     for (const child of children.reverse()) await child.stop();
+    for (const stop of stoppers) await stop();
     await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
     await admin.end();
     await Deno.remove(dataDir, { recursive: true });

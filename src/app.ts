@@ -35,6 +35,7 @@ import { createAuthRouter } from "@/modules/auth/auth.index.ts";
 import { createDocsRouter } from "@/modules/docs/docs.index.ts";
 import { createHealthRouter } from "@/modules/health/health.index.ts";
 import { createItemsRouter } from "@/modules/items/items.index.ts";
+import { discoveryUrl } from "@/modules/oidc/oidc-keys.ts";
 import { createRolesRouter } from "@/modules/roles/roles.index.ts";
 import { createUsersRouter } from "@/modules/users/users.index.ts";
 import { createVersionsRouter } from "@/modules/versions/versions.index.ts";
@@ -157,6 +158,7 @@ export function createApp(deps: AppDeps) {
     "/",
     createDocsRouter(app, deps.config, {
       versionedPathPrefixes: VERSIONED_PATH_PREFIXES,
+      openIdConnectUrl: deps.config.oidc && discoveryUrl(deps.config.oidc.issuer),
       throttle: docsCredentialThrottle(),
     }),
   );

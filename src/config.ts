@@ -78,8 +78,25 @@ export interface Config {
   };
   readonly versionRefreshMs: number;
   readonly tokenPurgeCron: string;
+  /** Access tokens from an OpenID Connect provider; undefined when OIDC_ISSUER is unset. */
+  readonly oidc: OidcConfig | undefined;
   /** Non-fatal findings (such as a development fallback in use), to be logged at startup. */
   readonly warnings: readonly string[];
+}
+
+/** Verification of provider access tokens (the OIDC_* variables). */
+export interface OidcConfig {
+  /** Expected `iss`, exactly; metadata from `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** A value the token's `aud` must contain. */
+  readonly audience: string;
+  /** Claim (a name, or a dot path such as `realm_access.roles`) holding the role names. */
+  readonly rolesClaim: string;
+  /** Role name in {@link OidcConfig.rolesClaim} that makes the caller an admin. */
+  readonly adminRole: string;
+  /** Claim the username of a new local user comes from (falling back to `sub`). */
+  readonly usernameClaim: string;
+  readonly clockToleranceMs: number;
 }
 
 /** Startup cannot continue: lists every bad variable and why. */
@@ -147,6 +164,22 @@ const cronSchedule = z.string().default("0 * * * *").refine(
   { message: "Expected a five-field cron schedule such as 0 * * * *" },
 );
 
+/** `https://…`, or `http://` on a loopback host (a provider run locally for development). */
+const issuerUrl = z.string().optional().refine(
+  (value) => value === undefined || isIssuerUrl(value),
+  {
+    message:
+      "Expected an https:// URL of at most 255 ASCII characters, without query or fragment " +
+      "(http:// only on localhost)",
+  },
+);
+
+const claimPath = (fallback: string) =>
+  z.string().default(fallback).refine(
+    (value) => /^[^\s.]+(?:\.[^\s.]+)*$/.test(value) || /^https?:\/\/\S+$/.test(value),
+    { message: "Expected a claim name or a dot path such as realm_access.roles" },
+  );
+
 const EnvSchema = z.object({
   APP_ENV: oneOf(["development", "test", "production"]),
   HOST: z.string().default("0.0.0.0"),
@@ -204,12 +237,36 @@ const EnvSchema = z.object({
   LOG_FORMAT: oneOf(["pretty", "json"]),
   VERSION_REFRESH_INTERVAL: duration("5s"),
   TOKEN_PURGE_CRON: cronSchedule,
+  OIDC_ISSUER: issuerUrl,
+  OIDC_AUDIENCE: z.string().max(2048).optional(),
+  OIDC_ROLES_CLAIM: claimPath("roles"),
+  OIDC_ADMIN_ROLE: z.string().min(1).max(256).default("admin"),
+  OIDC_USERNAME_CLAIM: claimPath("preferred_username"),
+  OIDC_CLOCK_TOLERANCE: duration("30s").refine((ms) => ms <= 300_000, {
+    message: "Expected at most 5m: a larger tolerance keeps expired tokens alive",
+  }),
 });
 
 function isMysqlUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === "mysql:" && url.hostname !== "" && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+function isIssuerUrl(value: string): boolean {
+  // Stored beside each linked identity (an ASCII column of 255).
+  if (value.length > 255 || !/^[\x21-\x7e]+$/.test(value)) return false;
+  try {
+    const url = new URL(value);
+    if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+      return false;
+    }
+    if (url.protocol === "https:") return true;
+    return url.protocol === "http:" &&
+      ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
   } catch {
     return false;
   }
@@ -275,6 +332,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   } else if (adminPassword === undefined && !production) {
     adminPassword = DEV_ADMIN_PASSWORD;
   }
+  if (e.OIDC_ISSUER !== undefined && e.OIDC_AUDIENCE === undefined) {
+    problems.push("OIDC_AUDIENCE: Required with OIDC_ISSUER (the aud this API accepts)");
+  } else if (e.OIDC_ISSUER === undefined && e.OIDC_AUDIENCE !== undefined) {
+    problems.push("OIDC_AUDIENCE: Has no effect without OIDC_ISSUER");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const docsAuth = e.DOCS_AUTH ?? (production ? "basic" : "none");
   if (production && docsAuth === "none") {
@@ -335,6 +397,14 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     versionRefreshMs: e.VERSION_REFRESH_INTERVAL,
     tokenPurgeCron: e.TOKEN_PURGE_CRON,
+    oidc: e.OIDC_ISSUER === undefined || e.OIDC_AUDIENCE === undefined ? undefined : {
+      issuer: e.OIDC_ISSUER,
+      audience: e.OIDC_AUDIENCE,
+      rolesClaim: e.OIDC_ROLES_CLAIM,
+      adminRole: e.OIDC_ADMIN_ROLE,
+      usernameClaim: e.OIDC_USERNAME_CLAIM,
+      clockToleranceMs: e.OIDC_CLOCK_TOLERANCE,
+    },
     warnings,
   });
 }

@@ -32,6 +32,7 @@ import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
 import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
+import { type OidcSetup, startOidc } from "@/modules/oidc/oidc.index.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
 import { loadVersions } from "@/modules/versions/versions.service.ts";
 
@@ -54,6 +55,8 @@ export interface DepsOverrides {
 
 /** The dependencies of a running app, and the one way to release them. */
 export interface OwnedDeps extends AppDeps {
+  /** Provider JWTs (OIDC_ISSUER set): the key store and the authenticator over it. */
+  readonly oidc: OidcSetup | undefined;
   /** Close everything opened here, newest first; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -111,6 +114,9 @@ export async function createDeps(
     const rateLimiter = await createRateLimiter(config, { clock, metrics });
     closers.push(["rate limiter", () => rateLimiter.close()]);
     await rateLimiter.ready();
+    // Provider JWTs: keys are fetched in the background, startup never waits for the provider.
+    const oidc = startOidc(config, { db, clock });
+    if (oidc) closers.push(["identity provider keys", () => Promise.resolve(oidc.keys.stop())]);
     const deps: AppDeps = {
       config,
       db,
@@ -122,11 +128,12 @@ export async function createDeps(
       versions,
       authenticators: [
         ...(overrides.authenticators ?? []),
+        ...(oidc ? [oidc.authenticator] : []),
         createSessionAuthenticator({ db, clock }),
       ],
     };
     if (overrides.bootstrapAdmin ?? true) await ensureBootstrapAdmin(deps);
-    return { ...deps, close };
+    return { ...deps, oidc, close };
   } catch (error) {
     await close();
     throw error;

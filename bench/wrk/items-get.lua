@@ -1,4 +1,5 @@
--- Authenticated GET /items/{id}: a random seeded item, the tokens of many users in turn.
+-- Authenticated GET /items/{id}: a random seeded item, the tokens of many users in turn
+-- (BENCH_TOKENS names another token file, such as the provider JWTs).
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 setup = common.setup
 done = common.done
@@ -7,7 +8,7 @@ local next_request
 
 function init(args)
   math.randomseed(1000 + thread_id)
-  local tokens = common.read_lines("tokens.txt")
+  local tokens = common.read_lines(common.env("BENCH_TOKENS", "tokens.txt"))
   local min_id = tonumber(common.env("BENCH_ITEM_MIN"))
   local max_id = tonumber(common.env("BENCH_ITEM_MAX"))
   local requests = {}

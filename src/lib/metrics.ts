@@ -85,6 +85,22 @@ const TOKEN_PURGE_OUTCOMES = ["completed", "skipped", "failed"] as const;
 /** Outcome of one token purge run (`skipped`: another instance held the lock). */
 export type TokenPurgeOutcome = typeof TOKEN_PURGE_OUTCOMES[number];
 
+const AUTH_METHODS = ["session", "oidc", "api_key", "unknown"] as const;
+
+/** How a bearer token was checked (`unknown`: no authenticator accepts its shape). */
+export type AuthMethodLabel = typeof AUTH_METHODS[number];
+
+const AUTHENTICATION_OUTCOMES = [
+  "success",
+  "invalid",
+  "insufficient_scope",
+  "wrong_method",
+  "unavailable",
+] as const;
+
+/** Result of one bearer authentication. */
+export type AuthenticationOutcome = typeof AUTHENTICATION_OUTCOMES[number];
+
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
   /** Service version, exported as a label of `items_api_build_info`. */
@@ -102,6 +118,11 @@ export interface Metrics {
   readonly authRefreshes: Counter<"outcome">;
   readonly authRefreshReuse: Counter;
   readonly authSessionsRevoked: Counter<"reason">;
+  /**
+   * Count one bearer authentication (`auth_authentications_total{method, outcome}`); the
+   * label children are resolved once, so the per-request cost is one increment.
+   */
+  countAuthentication(method: AuthMethodLabel, outcome: AuthenticationOutcome): void;
   readonly rateLimited: Counter<"scope">;
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly versionGateRejections: Counter;
@@ -443,6 +464,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
+  const authentications = new Counter({
+    name: "auth_authentications_total",
+    help: "Bearer authentications of API requests, by method (session, oidc, api_key) and outcome",
+    labelNames: ["method", "outcome"] as const,
+    registers,
+  });
+  const authenticationChildren = new Map<string, { inc(): void }>();
+  for (const method of AUTH_METHODS) {
+    for (const outcome of AUTHENTICATION_OUTCOMES) {
+      const child = authentications.labels({ method, outcome });
+      child.inc(0);
+      authenticationChildren.set(`${method} ${outcome}`, child);
+    }
+  }
+
   // Known label values start at 0, so rate() and alerts work before the first event.
   for (const outcome of ["success", "failure"] as const) {
     authLogins.inc({ outcome }, 0);
@@ -479,6 +515,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     authRefreshes,
     authRefreshReuse,
     authSessionsRevoked,
+    countAuthentication: (method, outcome) =>
+      authenticationChildren.get(`${method} ${outcome}`)?.inc(),
     rateLimited,
     rateLimitStoreErrors,
     versionGateRejections,

@@ -245,7 +245,12 @@ export class PasswordHasher {
   /** Check a password against a stored PHC string in constant time. */
   async verify(password: string, phc: string, options: HashOptions = {}): Promise<VerifyResult> {
     const parsed = parsePhc(phc);
-    if (!parsed || parsed.hash.length === 0) return { valid: false, needsRehash: false };
+    if (!parsed || parsed.hash.length === 0) {
+      // An account without a usable hash (one linked to an identity provider) answers in the
+      // time of a real verification, so login timing does not tell such accounts apart.
+      await this.verifyDummy(password, options);
+      return { valid: false, needsRehash: false };
+    }
     const candidate = await this.#slots.run(
       () => argon2id(password, parsed.salt, parsed.params, this.#pepper, parsed.hash.length),
       options.client,

@@ -9,7 +9,12 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, AuthSession, AuthUser } from "@/lib/app-env.ts";
 import type { AuthMethod, Principal } from "@/lib/authenticator.ts";
-import { ForbiddenError, InsufficientScopeError, UnauthorizedError } from "@/lib/errors.ts";
+import {
+  AppError,
+  ForbiddenError,
+  InsufficientScopeError,
+  UnauthorizedError,
+} from "@/lib/errors.ts";
 import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
 import { missingScopes, type Scope, scopesOfRole } from "@/lib/scopes.ts";
 import {
@@ -101,10 +106,21 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
     if (token === undefined) throw new UnauthorizedError("Not authenticated");
     // An address guessing tokens is refused before any authenticator does I/O.
     await rejectOverAuthFailures(c);
-    const authenticator = c.var.deps.authenticators.find((candidate) => candidate.accepts(token));
-    // A token no authenticator accepts cannot exist: no lookup at all.
-    const principal = authenticator && await authenticator.authenticate(token, c);
+    const { authenticators, metrics } = c.var.deps;
+    const authenticator = authenticators.find((candidate) => candidate.accepts(token));
+    const method = authenticator?.method ?? "unknown";
+    let principal: Principal | undefined;
+    try {
+      // A token no authenticator accepts cannot exist: no lookup at all.
+      principal = authenticator && await authenticator.authenticate(token, c);
+    } catch (error) {
+      if (error instanceof AppError && error.status === 503) {
+        metrics.countAuthentication(method, "unavailable");
+      }
+      throw error;
+    }
     if (!principal || !principal.user.activated) {
+      metrics.countAuthentication(method, "invalid");
       await countAuthFailure(c);
       throw new UnauthorizedError("Invalid or expired access token", INVALID_TOKEN_CHALLENGE);
     }
@@ -113,11 +129,14 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
     if (principal.session) c.set("session", principal.session);
     await limitAuthenticatedRequest(c, principal.user.id);
     if (methods !== undefined && !methods.includes(principal.method)) {
+      metrics.countAuthentication(method, "wrong_method");
       throw new ForbiddenError("This credential cannot be used here; use a session token");
     }
     if (scopes.length > 0 && missingScopes(scopes, effectiveScopes(principal)).length > 0) {
+      metrics.countAuthentication(method, "insufficient_scope");
       throw new InsufficientScopeError(scopes);
     }
+    metrics.countAuthentication(method, "success");
     await next();
   };
   // Marked so the global API limit leaves authenticated routes to the per-user count above.

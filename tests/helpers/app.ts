@@ -11,6 +11,7 @@ import type { TokenAuthenticator } from "@/lib/authenticator.ts";
 import { type Clock, ManualClock } from "@/lib/clock.ts";
 import { createMetrics } from "@/lib/metrics.ts";
 import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
+import type { OidcSetup } from "@/modules/oidc/oidc.index.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 
 /** Cheap Argon2id parameters so tests stay fast; production uses the defaults. */
@@ -31,6 +32,8 @@ export interface TestApp {
   config: Config;
   clock: ManualClock;
   database: TestDatabase;
+  /** The OIDC key store and authenticator, when the env sets OIDC_ISSUER. */
+  oidc: OidcSetup | undefined;
   /** `app.request` with a JSON body helper: `request("POST", "/items", { json: {...} })`. */
   request(
     method: string,
@@ -98,6 +101,8 @@ export async function createTestApp(
     // Tests that need the periodic reload call `deps.versions.start()`.
     refreshVersions: false,
   });
+  // Tests start with the provider's keys loaded (or known to be missing).
+  await deps.oidc?.keys.settled();
   const app = createApp(deps);
   return {
     app,
@@ -105,6 +110,7 @@ export async function createTestApp(
     config,
     clock,
     database,
+    oidc: deps.oidc,
     request: (method, path, { json, headers = {}, body } = {}) =>
       Promise.resolve(app.request(path, {
         method,

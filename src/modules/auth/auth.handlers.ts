@@ -1,5 +1,6 @@
 import { NotFoundError, UnauthorizedError, ValidationError } from "@/lib/errors.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
+import { effectiveScopes } from "@/middleware/authenticate.ts";
 import { throttleLogin } from "@/middleware/rate-limit.ts";
 import { checkCredentials, openSession, refreshSession } from "@/modules/auth/auth.service.ts";
 import type {
@@ -79,10 +80,19 @@ export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
 };
 
 export const me: AppRouteHandler<MeRoute> = async (c) => {
-  const user = await findUserById(c.var.deps.db, c.var.user.id);
+  const caller = c.var.user;
+  const principal = c.var.principal;
+  const user = await findUserById(c.var.deps.db, caller.id);
   // Deleted between the token check and now.
   if (!user) throw new UnauthorizedError("Invalid or expired access token");
-  return c.json(user, 200);
+  // The role of this request (a provider token's role may differ from the stored one).
+  return c.json({
+    ...user,
+    role: caller.role,
+    role_id: caller.roleId,
+    auth_method: principal.method,
+    scopes: [...effectiveScopes(principal)],
+  }, 200);
 };
 
 export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {

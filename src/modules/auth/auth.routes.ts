@@ -5,12 +5,12 @@ import { requireAuth } from "@/middleware/authenticate.ts";
 import {
   LoginFormSchema,
   LoginJsonSchema,
+  MeSchema,
   RefreshRequestSchema,
   SessionIdParamsSchema,
   SessionSchema,
   TokenResponseSchema,
 } from "@/modules/auth/auth.schemas.ts";
-import { UserSchema } from "@/modules/users/users.schemas.ts";
 
 export const login = defineRoute({
   method: "post",
@@ -82,10 +82,12 @@ export const me = defineRoute({
   path: "/auth/me",
   tags: ["Auth"],
   summary: "The caller's account",
-  description: "The account the access token belongs to, as `GET /users/{user_id}` shows it.",
+  description:
+    "The account the access token belongs to, as `GET /users/{user_id}` shows it, with how the " +
+    "caller authenticated (`auth_method`) and the scopes the credential holds.",
   middleware: [requireAuth()] as const,
   responses: {
-    200: jsonContent(UserSchema, "The authenticated user"),
+    200: jsonContent(MeSchema, "The authenticated user"),
     ...problemResponses(401),
   },
 });

@@ -27,6 +27,8 @@ import { buildOpenApiDocument } from "@/modules/docs/openapi-document.ts";
 export interface DocsRouterOptions {
   /** Path prefixes behind the `X-Version` gate, for the 426 responses in the document. */
   versionedPathPrefixes: readonly string[];
+  /** Discovery URL of the OpenID provider, when provider JWTs are accepted. */
+  openIdConnectUrl?: string | undefined;
   /** The login throttle for `DOCS_AUTH=basic` (see {@link CredentialThrottle}). */
   throttle?: CredentialThrottle | undefined;
   /** Asset store; one per process by default. */

@@ -13,6 +13,7 @@ import denoJson from "../../../deno.json" with { type: "json" };
 import type { AppEnv } from "@/lib/app-env.ts";
 import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
 import {
+  BEARER_SCHEME_NAME,
   type ErrorStatus,
   PROBLEM_EXAMPLES,
   PROBLEM_SCHEMA_NAMES,
@@ -121,6 +122,39 @@ export const OPENAPI_CONFIG = {
 export interface OpenApiDocumentOptions {
   /** Path prefixes behind the `X-Version` gate (they may answer 426). */
   versionedPathPrefixes: readonly string[];
+  /**
+   * The provider's discovery URL when provider JWTs are accepted (OIDC_ISSUER): adds an
+   * `openIdConnect` scheme as an alternative to the bearer one, with the same scopes.
+   */
+  openIdConnectUrl?: string | undefined;
+}
+
+/** Name of the OpenID Connect security scheme in the document (when configured). */
+export const OIDC_SCHEME_NAME = "oidcAuth";
+
+/** Offer the `openIdConnect` scheme wherever the bearer scheme is required. */
+function addOpenIdConnect(doc: OpenApiDocument, components: Json, url: string): void {
+  const schemes = (components.securitySchemes ??= {}) as Json;
+  schemes[OIDC_SCHEME_NAME] ??= {
+    type: "openIdConnect",
+    openIdConnectUrl: url,
+    description:
+      "An access token (a signed JWT) from the configured OpenID Connect provider, for this " +
+      "API's audience; its `scope` claim narrows what it may call",
+  };
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const method of OPERATION_METHODS) {
+      const operation = (item as Json)[method] as Json | undefined;
+      const security = operation?.security as Array<Record<string, string[]>> | undefined;
+      if (!security) continue;
+      const alternatives = security.flatMap((requirement) =>
+        requirement[BEARER_SCHEME_NAME] && !security.some((r) => r[OIDC_SCHEME_NAME])
+          ? [{ [OIDC_SCHEME_NAME]: requirement[BEARER_SCHEME_NAME] }]
+          : []
+      );
+      security.push(...alternatives);
+    }
+  }
 }
 
 /** `GET /items/{item_id}` -> `getItemsByItemId`: unique per method and path, stable. */
@@ -344,6 +378,7 @@ export function completeOpenApiDocument(
       }
     }
   }
+  if (options.openIdConnectUrl) addOpenIdConnect(doc, components, options.openIdConnectUrl);
   addIntegerFormats(doc);
   return doc;
 }

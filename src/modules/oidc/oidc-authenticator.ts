@@ -1,0 +1,113 @@
+/**
+ * Access tokens from the configured OpenID Connect provider (signed JWTs) as bearer
+ * credentials. Only tokens of JWS shape reach this authenticator, so first-party (opaque)
+ * tokens never go near JWT parsing. A verified token's `(iss, sub)` is linked to one local
+ * user (created by its first token); its role follows the token on every request, its `scope`
+ * claim narrows what it may call, and a local deactivation still wins.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { OidcConfig } from "@/config.ts";
+import type { Database } from "@/db/database.ts";
+import type { AppEnv } from "@/lib/app-env.ts";
+import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { ServiceUnavailableError } from "@/lib/errors.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { isScope, type Scope } from "@/lib/scopes.ts";
+import { touchIdentity } from "@/modules/oidc/identities.repository.ts";
+import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
+import { linkedUser } from "@/modules/oidc/oidc-users.ts";
+import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
+import { ROLE_IDS } from "@/lib/roles.ts";
+import { updateUser } from "@/modules/users/users.repository.ts";
+
+/** `last_seen_at` of an identity is written at most once per this interval. */
+const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
+
+/** Options of {@link createOidcAuthenticator}. */
+export interface OidcAuthenticatorOptions {
+  config: OidcConfig;
+  db: Database;
+  clock: Clock;
+  /** The provider's keys; its owner starts and stops it. */
+  keys: OidcKeyStore;
+  /** Size bound of the verified-token cache. */
+  cacheSize?: number;
+}
+
+/** The authenticator, with the verifier it caches tokens in (tests read its counters). */
+export interface OidcAuthenticator extends TokenAuthenticator {
+  readonly verifier: OidcTokenVerifier;
+}
+
+/**
+ * The authenticator of provider JWTs. Answers 503 (not 401) while no key set of the provider
+ * was ever fetched: the token may well be valid.
+ *
+ * @example
+ * ```ts ignore
+ * const keys = new OidcKeyStore({ issuer: config.oidc.issuer, clock: systemClock });
+ * keys.start();
+ * const oidc = createOidcAuthenticator({ config: config.oidc, db, clock: systemClock, keys });
+ * ```
+ */
+export function createOidcAuthenticator(options: OidcAuthenticatorOptions): OidcAuthenticator {
+  const { config, db, clock, keys } = options;
+  const log = getAppLogger("oidc");
+  const verifier = new OidcTokenVerifier(config, keys.resolver, clock, options.cacheSize);
+  return {
+    method: "oidc",
+    verifier,
+    accepts: isCompactJws,
+    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
+      let outcome;
+      try {
+        outcome = await verifier.verify(token);
+      } catch (error) {
+        if (error instanceof NoProviderKeysError) {
+          throw new ServiceUnavailableError(
+            "The identity provider's signing keys are not available yet; retry later",
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      if (!outcome.ok) {
+        // The reason, never the token.
+        log.debug("Refused a provider token: {reason}", {
+          reason: outcome.reason,
+          request_id: c.var.requestId,
+        });
+        return undefined;
+      }
+      const claims = outcome.token;
+      const now = clock.now();
+      const linked = await linkedUser(db, claims, now);
+      if (!linked.user.activated) return undefined;
+      const roleId = ROLE_IDS[claims.role];
+      if (linked.user.roleId !== roleId) {
+        // The provider is the source of truth: mirror its role so lists show it too.
+        await updateUser(db, linked.user.id, { roleId }, now);
+      }
+      if (now.getTime() - linked.lastSeenAt.getTime() >= LAST_SEEN_WRITE_INTERVAL_MS) {
+        const staleBefore = new Date(now.getTime() - LAST_SEEN_WRITE_INTERVAL_MS);
+        try {
+          await touchIdentity(db, linked.identityId, now, staleBefore);
+        } catch (error) {
+          log.warning("Could not record an identity's use: {error}", {
+            identity_id: linked.identityId,
+            error,
+          });
+        }
+      }
+      return {
+        user: { ...linked.user, role: claims.role, roleId },
+        method: "oidc",
+        scopes: claims.scopes?.filter((name): name is Scope => isScope(name)),
+        credentialId: claims.tokenId,
+      };
+    },
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * Verification of a provider's access tokens (signed JWTs): asymmetric algorithms only, `iss`
+ * exactly the configured issuer, `aud` containing the configured audience, `exp`/`nbf`/`iat`
+ * within the clock tolerance and a `sub`. What a verified token says (who, which role, which
+ * scopes) is cached until it expires, so a token is verified once, not on every request.
+ *
+ * @module
+ */
+import { errors, type JWTPayload, jwtVerify } from "jose";
+import type { OidcConfig } from "@/config.ts";
+import type { RoleName } from "@/lib/app-env.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { type KeyResolver, NoProviderKeysError } from "@/modules/oidc/oidc-keys.ts";
+
+/**
+ * The only algorithms accepted: `none` and every HMAC (HS*) are refused before any key is
+ * looked up, so a public key can never serve as an HMAC secret (algorithm confusion).
+ */
+export const ACCEPTED_ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"] as const;
+
+/** Verified tokens kept in memory at most (oldest evicted first). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/** A compact JWS: three base64url parts (the signature may be empty, as with `alg: none`). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** Longer bearer tokens are not considered JWTs (a real access token is a few KB at most). */
+const MAX_JWT_LENGTH = 16_384;
+
+/** Whether `token` has the shape of a compact JWS; a cheap syntactic check, no decoding. */
+export function isCompactJws(token: string): boolean {
+  return token.length <= MAX_JWT_LENGTH && COMPACT_JWS.test(token);
+}
+
+/** What a valid provider token says about its bearer. */
+export interface VerifiedToken {
+  issuer: string;
+  subject: string;
+  /** The username claim (or `sub`), before it is made a valid local username. */
+  username: string;
+  role: RoleName;
+  /** Names in the token's `scope` (or `scp`) claim; undefined when it has none. */
+  scopes: readonly string[] | undefined;
+  /** When the token expires (ms since the epoch); the cache entry dies with it. */
+  expiresAtMs: number;
+  /** The token's `jti` or `client_id`, for logs; never the token. */
+  tokenId: string | undefined;
+}
+
+/** Why a token was refused (a metric label and a debug log; the client always gets one 401). */
+export type RejectionReason =
+  | "malformed"
+  | "algorithm"
+  | "signature"
+  | "unknown_key"
+  | "expired"
+  | "not_yet_valid"
+  | "claims";
+
+/** Outcome of {@link OidcTokenVerifier.verify}. */
+export type VerifyOutcome =
+  | { ok: true; token: VerifiedToken; cached: boolean }
+  | { ok: false; reason: RejectionReason };
+
+/**
+ * Verifies provider tokens against the provider's keys and caches the verified ones.
+ *
+ * @example
+ * ```ts
+ * const verifier = new OidcTokenVerifier(config.oidc, keys.resolver, systemClock);
+ * const outcome = await verifier.verify(token);
+ * if (outcome.ok) console.log(outcome.token.subject);
+ * ```
+ */
+export class OidcTokenVerifier {
+  readonly #config: OidcConfig;
+  readonly #resolveKey: KeyResolver;
+  readonly #clock: Clock;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, VerifiedToken>();
+
+  constructor(
+    config: OidcConfig,
+    resolveKey: KeyResolver,
+    clock: Clock,
+    cacheSize = VERIFIED_TOKEN_CACHE_SIZE,
+  ) {
+    this.#config = config;
+    this.#resolveKey = resolveKey;
+    this.#clock = clock;
+    this.#cacheSize = cacheSize;
+  }
+
+  /** How many verified tokens are cached. */
+  get cachedCount(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * Verify `token`. Throws {@link NoProviderKeysError} when no key set was ever fetched (the
+   * caller answers 503); every other failure is a rejection.
+   */
+  async verify(token: string): Promise<VerifyOutcome> {
+    const now = this.#clock.now();
+    const hit = this.#cache.get(token);
+    if (hit) {
+      if (hit.expiresAtMs > now.getTime()) return { ok: true, token: hit, cached: true };
+      this.#cache.delete(token);
+    }
+    const options = {
+      algorithms: [...ACCEPTED_ALGORITHMS],
+      issuer: this.#config.issuer,
+      audience: this.#config.audience,
+      clockTolerance: Math.floor(this.#config.clockToleranceMs / 1000),
+      currentDate: now,
+      requiredClaims: ["sub", "exp"],
+    };
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#resolveKey, options));
+    } catch (error) {
+      if (error instanceof NoProviderKeysError) throw error;
+      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) {
+        return { ok: false, reason: rejectionReason(error) };
+      }
+      // No `kid` and several keys of the algorithm (a provider mid-rotation): try each.
+      const verified = await verifyWithAny(token, error, options);
+      if (!verified.ok) return verified;
+      payload = verified.payload;
+    }
+    const verified = this.#read(payload, now);
+    if (!verified) return { ok: false, reason: "claims" };
+    this.#remember(token, verified);
+    return { ok: true, token: verified, cached: false };
+  }
+
+  /** The claims this service uses, or undefined when one of them is unusable. */
+  #read(payload: JWTPayload, now: Date): VerifiedToken | undefined {
+    const { sub, iss, exp, iat } = payload;
+    if (typeof sub !== "string" || sub === "" || sub.length > 255) return undefined;
+    if (typeof iss !== "string" || typeof exp !== "number") return undefined;
+    // jose checks `iat` only with maxTokenAge: a token issued in the future is refused here.
+    if (typeof iat === "number" && iat * 1000 > now.getTime() + this.#config.clockToleranceMs) {
+      return undefined;
+    }
+    const named = claimAt(payload, this.#config.usernameClaim);
+    const username = typeof named === "string" && named.trim() !== "" ? named : sub;
+    const roles = roleNames(claimAt(payload, this.#config.rolesClaim));
+    return {
+      issuer: iss,
+      subject: sub,
+      username,
+      role: roles.includes(this.#config.adminRole) ? "admin" : "user",
+      scopes: scopeNames(payload),
+      expiresAtMs: exp * 1000,
+      tokenId: typeof payload.jti === "string"
+        ? payload.jti
+        : typeof payload.client_id === "string"
+        ? payload.client_id
+        : undefined,
+    };
+  }
+
+  #remember(token: string, verified: VerifiedToken): void {
+    if (this.#cache.size >= this.#cacheSize) {
+      // Oldest first: Map iteration follows insertion order.
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(token, verified);
+  }
+}
+
+/**
+ * The value at `path` of the claims: the claim of exactly that name first (namespaced claims
+ * such as `https://example.com/roles` contain dots), else a dot path (`realm_access.roles`).
+ */
+export function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  if (Object.hasOwn(claims, path)) return claims[path];
+  let value: unknown = claims;
+  for (const part of path.split(".")) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, part)) {
+      return undefined;
+    }
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** Role names from a claim: an array of strings, or one string of space-separated names. */
+function roleNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  if (typeof value === "string") return value.split(" ").filter(Boolean);
+  return [];
+}
+
+/**
+ * `scope` (RFC 9068: space-separated) or Entra ID's `scp`; undefined when neither is there. A
+ * claim of another type grants no scope at all rather than every one.
+ */
+function scopeNames(payload: JWTPayload): string[] | undefined {
+  const value = payload.scope ?? payload.scp;
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return value.split(" ").filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  return [];
+}
+
+async function verifyWithAny(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  options: Parameters<typeof jwtVerify>[2],
+): Promise<{ ok: true; payload: JWTPayload } | { ok: false; reason: RejectionReason }> {
+  let reason: RejectionReason = "signature";
+  for await (const key of candidates) {
+    try {
+      return { ok: true, payload: (await jwtVerify(token, key, options)).payload };
+    } catch (error) {
+      reason = rejectionReason(error);
+      // Only a wrong key is worth another try; a bad claim fails with every key.
+      if (reason !== "signature") break;
+    }
+  }
+  return { ok: false, reason };
+}
+
+function rejectionReason(error: unknown): RejectionReason {
+  if (error instanceof errors.JWTExpired) return "expired";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return error.claim === "nbf" ? "not_yet_valid" : "claims";
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return "algorithm";
+  }
+  if (
+    error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys
+  ) {
+    return "unknown_key";
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "signature";
+  return "malformed";
+}
