@@ -88,6 +88,8 @@ export interface RateLimiterOptions {
   metrics: Metrics;
   /** General limit per user (per client address when anonymous). */
   api: RateLimitPolicy;
+  /** Limit per API key (instead of its owner's {@link RateLimiterOptions.api}). */
+  apiKey: RateLimitPolicy;
   /** Login attempts per username and client address. */
   login: RateLimitPolicy;
   /** Login attempts per client address, whatever the username. */
@@ -101,6 +103,7 @@ export interface RateLimiterOptions {
 /** The service's rate limits over one store. */
 export class RateLimiter {
   readonly api: RateLimitPolicy;
+  readonly apiKey: RateLimitPolicy;
   readonly login: RateLimitPolicy;
   readonly loginAddress: RateLimitPolicy;
   readonly authFailure: RateLimitPolicy;
@@ -118,6 +121,7 @@ export class RateLimiter {
     this.#fallback = options.fallback;
     this.#metrics = options.metrics;
     this.api = options.api;
+    this.apiKey = options.apiKey;
     this.login = options.login;
     this.loginAddress = options.loginAddress;
     this.authFailure = options.authFailure;
@@ -244,6 +248,7 @@ export async function createRateLimiter(
     fallback: memory,
     metrics: deps.metrics,
     api: rateLimitPolicy("api", rateLimit.apiMax, rateLimit.apiWindowMs),
+    apiKey: rateLimitPolicy("api-key", rateLimit.apiKeyMax, rateLimit.apiKeyWindowMs),
     login: rateLimitPolicy("login", rateLimit.loginMax, rateLimit.loginWindowMs),
     loginAddress: rateLimitPolicy(
       "login-address",
