@@ -103,7 +103,10 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       version: c.get("apiVersion") ?? null,
     };
     const principal = c.get("principal");
-    if (principal?.method === "api_key") record.api_key_id = Number(principal.credentialId);
+    if (principal?.method === "api_key") {
+      const keyId = Number(principal.credentialId);
+      if (Number.isSafeInteger(keyId)) record.api_key_id = keyId;
+    }
     logAccess(accessLog, record);
   };
 }
