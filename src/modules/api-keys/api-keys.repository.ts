@@ -84,12 +84,6 @@ export async function countUserApiKeys(db: Queryable, userId: number): Promise<n
   return Number(rows[0]?.n ?? 0);
 }
 
-/** One key by id. */
-export async function findApiKey(db: Queryable, id: number): Promise<ApiKeyRecord | undefined> {
-  const rows = await db.query<ApiKeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`, [id]);
-  return rows[0] && toApiKey(rows[0]);
-}
-
 /** A user's keys, oldest first. */
 export async function listUserApiKeys(db: Queryable, userId: number): Promise<ApiKeyRecord[]> {
   const rows = await db.query<ApiKeyRow>(

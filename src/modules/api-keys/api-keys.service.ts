@@ -12,7 +12,6 @@ import {
   type ApiKeyRecord,
   countUserApiKeys,
   deleteApiKey,
-  findApiKey,
   insertApiKey,
   listUserApiKeys,
 } from "@/modules/api-keys/api-keys.repository.ts";
@@ -68,6 +67,7 @@ export async function createApiKey(
   const key = API_KEY_PREFIX + generateToken();
   const keyHash = await hashToken(key);
   const max = deps.config.auth.maxApiKeysPerUser;
+  const prefix = key.slice(0, SHOWN_PREFIX_LENGTH);
   const id = await deps.db.transaction(async (tx) => {
     // One creation per user at a time, so concurrent requests cannot pass the bound together.
     await lockUser(tx, owner.id);
@@ -78,15 +78,22 @@ export async function createApiKey(
       userId: owner.id,
       name: request.name,
       keyHash,
-      prefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+      prefix,
       scopes,
       now,
       expiresAt: request.expiresAt ?? null,
     });
   });
-  const record = await findApiKey(deps.db, id);
-  // Revoked between the insert and now: nothing to show.
-  if (!record) throw new NotFoundError("API key not found");
+  const record: ApiKeyRecord = {
+    id,
+    userId: owner.id,
+    name: request.name,
+    prefix,
+    scopes,
+    createdAt: now.toISOString(),
+    lastUsedAt: null,
+    expiresAt: request.expiresAt?.toISOString() ?? null,
+  };
   return { record, key };
 }
 
