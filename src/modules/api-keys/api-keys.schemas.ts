@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
 import { type Scope, SCOPE_NAMES } from "@/lib/scopes.ts";
 import type { ApiKeyRecord } from "@/modules/api-keys/api-keys.repository.ts";
 
@@ -52,18 +53,14 @@ export const CreatedApiKeySchema = ApiKeySchema.extend({
 }).openapi("CreatedApiKey");
 
 export const ListApiKeysQuerySchema = z.object({
-  user_id: z.coerce.number().int().positive().max(4_294_967_295).optional().openapi({
-    param: { name: "user_id", in: "query" },
-    example: 2,
+  user_id: idParam("user_id", {
+    in: "query",
     description: "Admins only: list this user's keys instead of their own",
-  }),
+  }).optional(),
 });
 
 export const ApiKeyIdParamsSchema = z.object({
-  key_id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({
-    param: { name: "key_id", in: "path" },
-    example: 7,
-  }),
+  key_id: idParam("key_id", { in: "path", max: BIG_SERIAL_MAX }),
 });
 
 /** The response body of a key. */
