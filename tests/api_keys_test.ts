@@ -174,6 +174,40 @@ for (const dialect of DIALECTS) {
     }
   });
 
+  Deno.test(`[${dialect}] concurrent key creations never pass the per-user bound or a name`, async () => {
+    const t = await createTestApp(dialect, { env: { API_KEYS_MAX_PER_USER: "3" } });
+    try {
+      const alice = await createUser(t);
+      const create = (name: string) =>
+        t.request("POST", "/auth/api-keys", {
+          json: { name, scopes: ["items:read"] },
+          headers: bearer(alice.token),
+        }).then(async (res) => {
+          await res.body?.cancel();
+          return res.status;
+        });
+      const distinct = await Promise.all(Array.from({ length: 8 }, (_, i) => create(`k${i}`)));
+      assertEquals(distinct.filter((s) => s === 201).length, 3, String(distinct));
+      assertEquals(distinct.filter((s) => s === 409).length, 5, String(distinct));
+      assertEquals(await keyCount(t, alice.id), 3);
+
+      const bob = await createUser(t);
+      const same = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          t.request("POST", "/auth/api-keys", {
+            json: { name: "same", scopes: ["items:read"] },
+            headers: bearer(bob.token),
+          }).then(async (res) => {
+            await res.body?.cancel();
+            return res.status;
+          })),
+      );
+      assertEquals(same.sort(), [201, 409, 409, 409, 409, 409]);
+    } finally {
+      await t.close();
+    }
+  });
+
   Deno.test(`[${dialect}] an API key acts as its owner narrowed to its scopes`, async () => {
     const t = await createTestApp(dialect);
     try {
