@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
+import { timestamp } from "@/lib/openapi.ts";
 import { type Scope, SCOPE_NAMES } from "@/lib/scopes.ts";
 import type { ApiKeyRecord } from "@/modules/api-keys/api-keys.repository.ts";
 
@@ -37,12 +38,13 @@ export const ApiKeySchema = z.object({
     description: "The key's first 12 characters, to tell keys apart; not usable on its own",
   }),
   scopes: z.array(ScopeName).openapi({ example: ["items:read"] }),
-  created_at: z.string().openapi({ example: "2026-01-31T12:00:00.000Z" }),
-  last_used_at: z.string().nullable().openapi({
-    example: "2026-01-31T12:30:00.000Z",
+  created_at: timestamp(),
+  last_used_at: timestamp("2026-01-31T12:30:00.000Z").nullable().openapi({
     description: "Updated at most about once a minute; null until first used",
   }),
-  expires_at: z.string().nullable().openapi({ example: null }),
+  expires_at: timestamp("2027-01-01T00:00:00.000Z").nullable().openapi({
+    description: "When the key stops working; null: never",
+  }),
 }).openapi("ApiKey");
 
 export const CreatedApiKeySchema = ApiKeySchema.extend({
