@@ -177,6 +177,7 @@ function serviceEnv(databaseUrl: string, port: number, metricsPort: number) {
     RATE_LIMIT_LOGIN_MAX: "1000000",
     RATE_LIMIT_LOGIN_IP_MAX: "1000000",
     RATE_LIMIT_API_MAX: "100000000",
+    RATE_LIMIT_API_KEY_MAX: "100000000",
     LOG_LEVEL: "info",
     LOG_FORMAT: "json",
     NO_COLOR: "1",
@@ -500,6 +501,13 @@ const CASES: CaseDefinition[] = [
     script: "items-get.lua",
     env: { BENCH_TOKENS: "jwt-tokens.txt" },
   },
+  // The same reads as the readers' own API keys (one per reader, all scopes of a user).
+  {
+    name: "GET /items/{id} with an API key",
+    path: "/items/1",
+    script: "items-get.lua",
+    env: { BENCH_TOKENS: "api-keys.txt" },
+  },
   { name: "GET /roles", path: "/roles", script: "get.lua" },
   { name: "GET /items?limit=20 (filtered)", path: "/items", script: "items-list.lua" },
   { name: "POST /items", path: "/items", script: "items-post.lua" },
@@ -696,6 +704,26 @@ async function main(): Promise<void> {
       if (res.status !== 200) throw new Error(`Provider JWT refused: ${res.status} ${body}`);
     });
     await Deno.writeTextFile(`${dataDir}/jwt-tokens.txt`, jwtTokens.join("\n") + "\n");
+    log(`creating an API key for each reader through POST /auth/api-keys`);
+    const readerKeys = await mapLimit(readers.map((_u, i) => i), 4, async (i) => {
+      const res = await fetch(`${service.baseUrl}/auth/api-keys`, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${readerTokens[i]!.access_token}`,
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify({ name: "bench", scopes: ["items:read", "items:write"] }),
+      });
+      const body = await res.json();
+      if (res.status !== 201) throw new Error(`POST /auth/api-keys ${res.status}`);
+      return body.key as string;
+    });
+    await Deno.writeTextFile(
+      `${dataDir}/api-keys.txt`,
+      readers.map((u, i) => `${readerKeys[i]} ${u.id} ${u.firstItemId} ${u.lastItemId}`).join(
+        "\n",
+      ) + "\n",
+    );
     await Deno.writeTextFile(
       `${dataDir}/logins.txt`,
       loginUsers.map((u) => u.username).join("\n") + "\n",

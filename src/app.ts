@@ -31,6 +31,7 @@ import { staticFiles } from "@/middleware/static-files.ts";
 import { versionGate } from "@/middleware/version-gate.ts";
 import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
 import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/lib/openapi.ts";
+import { createApiKeysRouter } from "@/modules/api-keys/api-keys.index.ts";
 import { createAuthRouter } from "@/modules/auth/auth.index.ts";
 import { createDocsRouter } from "@/modules/docs/docs.index.ts";
 import { createHealthRouter } from "@/modules/health/health.index.ts";
@@ -149,6 +150,7 @@ export function createApp(deps: AppDeps) {
   }));
   const api = ungated
     .route("/", createAuthRouter())
+    .route("/", createApiKeysRouter())
     .route("/", createUsersRouter())
     .route("/", createRolesRouter())
     .route("/", createItemsRouter());

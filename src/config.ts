@@ -55,6 +55,8 @@ export interface Config {
     readonly maxSessionsPerUser: number;
     /** Password hashes allowed to wait for a hashing slot (a quarter of them per client). */
     readonly hashQueueLimit: number;
+    /** API keys a user may hold at once (`POST /auth/api-keys` answers 409 beyond it). */
+    readonly maxApiKeysPerUser: number;
   };
   readonly admin: { readonly username: string; readonly password: string | undefined };
   readonly rateLimit: {
@@ -70,6 +72,9 @@ export interface Config {
     /** Username changes a non-admin may attempt per `renameWindowMs`. */
     readonly renameMax: number;
     readonly renameWindowMs: number;
+    /** Requests per API key per `apiKeyWindowMs` (each key has its own budget). */
+    readonly apiKeyMax: number;
+    readonly apiKeyWindowMs: number;
   };
   readonly docsAuth: "none" | "basic";
   readonly log: {
@@ -232,6 +237,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_RENAME_MAX: integer(5, 1, 1_000_000),
   RATE_LIMIT_RENAME_WINDOW: duration("24h"),
   PASSWORD_HASH_QUEUE_LIMIT: integer(32, 1, 100_000),
+  RATE_LIMIT_API_KEY_MAX: integer(600, 1, 100_000_000),
+  RATE_LIMIT_API_KEY_WINDOW: duration("1m"),
+  API_KEYS_MAX_PER_USER: integer(20, 1, 1_000),
   DOCS_AUTH: oneOf(["none", "basic"]),
   LOG_LEVEL: z.enum(["debug", "info", "warning", "error"]).default("info"),
   LOG_FORMAT: oneOf(["pretty", "json"]),
@@ -377,6 +385,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
       hashQueueLimit: e.PASSWORD_HASH_QUEUE_LIMIT,
+      maxApiKeysPerUser: e.API_KEYS_MAX_PER_USER,
     },
     admin: { username: e.ADMIN_USERNAME, password: adminPassword },
     rateLimit: {
@@ -389,6 +398,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       authFailureWindowMs: e.RATE_LIMIT_AUTH_FAILURE_WINDOW,
       renameMax: e.RATE_LIMIT_RENAME_MAX,
       renameWindowMs: e.RATE_LIMIT_RENAME_WINDOW,
+      apiKeyMax: e.RATE_LIMIT_API_KEY_MAX,
+      apiKeyWindowMs: e.RATE_LIMIT_API_KEY_WINDOW,
     },
     docsAuth,
     log: {

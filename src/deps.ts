@@ -31,6 +31,7 @@ import { getAppLogger } from "@/lib/logger.ts";
 import { createMetrics, type Metrics } from "@/lib/metrics.ts";
 import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
 import { createRateLimiter } from "@/lib/rate-limit/limiter.ts";
+import { createApiKeyAuthenticator } from "@/modules/api-keys/api-key-authenticator.ts";
 import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { type OidcSetup, startOidc } from "@/modules/oidc/oidc.index.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
@@ -128,6 +129,7 @@ export async function createDeps(
       versions,
       authenticators: [
         ...(overrides.authenticators ?? []),
+        createApiKeyAuthenticator({ db, clock }),
         ...(oidc ? [oidc.authenticator] : []),
         createSessionAuthenticator({ db, clock }),
       ],

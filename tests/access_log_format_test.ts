@@ -64,6 +64,17 @@ Deno.test("formatAccessLogLine() writes the line LogTape's JSON formatter writes
       user_id: 0,
       version: "0.8",
     },
+    {
+      method: "GET",
+      route: "/items/:item_id",
+      status: 200,
+      duration_ms: 0.5,
+      request_id: "r",
+      ip: "203.0.113.1",
+      user_id: 7,
+      version: null,
+      api_key_id: 12,
+    },
   ];
   for (const record of records) {
     assertEquals(formatAccessLogLine(record, timestamp), viaLogTape(record, timestamp));

@@ -52,32 +52,36 @@ async function loginFrom(t: TestApp, address: string, password: string): Promise
   });
 }
 
-Deno.test("MemoryRateLimitStore counts hits per fixed window and opens a new one after it", async () => {
+Deno.test("MemoryRateLimitStore counts hits in a sliding window and frees them one slot at a time", async () => {
   const clock = new ManualClock(new Date("2026-01-01T00:00:00Z"));
   const store = new MemoryRateLimitStore({ clock });
-  assertEquals(await store.increment("k", 60_000), { count: 1, resetMs: 60_000 });
+  const limit = { max: 2, windowMs: 60_000 };
+  assertEquals(await store.hit("k", limit), { admitted: true, count: 1, waitMs: 60_000 });
   clock.advance(20_000);
-  assertEquals(await store.increment("k", 60_000), { count: 2, resetMs: 40_000 });
-  assertEquals(await store.peek("k"), { count: 2, resetMs: 40_000 });
-  assertEquals(await store.increment("other", 60_000), { count: 1, resetMs: 60_000 });
+  // Counted in the slot starting at 21 s (3 s slots): it leaves the window at 81 s.
+  assertEquals(await store.hit("k", limit), { admitted: true, count: 2, waitMs: 40_000 });
+  assertEquals(await store.hit("k", limit), { admitted: false, count: 2, waitMs: 40_000 });
+  assertEquals(await store.peek("k", limit), { admitted: false, count: 2, waitMs: 40_000 });
+  assertEquals(await store.hit("other", limit), { admitted: true, count: 1, waitMs: 60_000 });
   clock.advance(40_000);
-  assertEquals(await store.peek("k"), undefined);
-  assertEquals(await store.increment("k", 60_000), { count: 1, resetMs: 60_000 });
+  assertEquals(await store.peek("k", limit), { admitted: true, count: 1, waitMs: 21_000 });
+  assertEquals(await store.hit("k", limit), { admitted: true, count: 2, waitMs: 21_000 });
   await store.delete("k");
-  assertEquals(await store.peek("k"), undefined);
+  assertEquals(await store.peek("k", limit), { admitted: true, count: 0, waitMs: 60_000 });
 });
 
-Deno.test("MemoryRateLimitStore stays bounded: expired windows are swept, the oldest dropped", async () => {
+Deno.test("MemoryRateLimitStore stays bounded: expired keys are swept, the oldest dropped", async () => {
   const clock = new ManualClock(new Date("2026-01-01T00:00:00Z"));
   const store = new MemoryRateLimitStore({ clock, maxKeys: 1_000 });
-  for (let i = 0; i < 5_000; i++) await store.increment(`flood:${i}`, 60_000);
+  const limit = { max: 10, windowMs: 60_000 };
+  for (let i = 0; i < 5_000; i++) await store.hit(`flood:${i}`, limit);
   assertEquals(store.size, 1_000);
-  // The newest windows survive; the oldest went first.
-  assertEquals((await store.peek("flood:4999"))?.count, 1);
-  assertEquals(await store.peek("flood:0"), undefined);
-  // Once every window has ended, the next hit sweeps them all.
+  // The newest keys survive; the oldest went first.
+  assertEquals((await store.peek("flood:4999", limit)).count, 1);
+  assertEquals((await store.peek("flood:0", limit)).count, 0);
+  // Once every hit has left its window, the next hit sweeps them all.
   clock.advance(61_000);
-  await store.increment("after", 60_000);
+  await store.hit("after", limit);
   assertEquals(store.size, 1);
 });
 
@@ -486,13 +490,13 @@ redisTest(
       // Redis comes back: the store is used again after ioredis reconnects.
       server = start();
       await waitUntil(ping);
-      const key = "items-api:rl:api:a:203.0.113.71";
+      const key = "items-api:rls:api:a:203.0.113.71";
       await waitUntil(async () => {
         await drain(await from(t, "203.0.113.71", "GET", "/roles"));
         return (await admin.exists(key)) === 1;
       });
       assertEquals(await timed("Redis back", 20), [200]);
-      const keys = await admin.keys("items-api:rl:api:a:203.0.113.70");
+      const keys = await admin.keys("items-api:rls:api:a:203.0.113.70");
       assertEquals(keys.length, 1);
     } finally {
       admin.disconnect();

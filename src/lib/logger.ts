@@ -64,6 +64,8 @@ export interface AccessLogRecord {
   ip: string;
   user_id: number | null;
   version: string | null;
+  /** Set when an API key authenticated the request: its id, never the key. */
+  api_key_id?: number;
 }
 
 const ACCESS_LOG_MESSAGE = "{method} {route} {status} {duration_ms}ms";
@@ -138,7 +140,8 @@ export function formatAccessLogLine(r: AccessLogRecord, timestamp: number): stri
     `,"route":${jsonString(r.route)},"status":${status},"duration_ms":${duration}` +
     `,"request_id":${jsonString(r.request_id)},"ip":${jsonString(r.ip)}` +
     `,"user_id":${jsonNumber(r.user_id)}` +
-    `,"version":${r.version === null ? "null" : jsonString(r.version)}}\n`;
+    `,"version":${r.version === null ? "null" : jsonString(r.version)}` +
+    `${r.api_key_id === undefined ? "" : `,"api_key_id":${jsonNumber(r.api_key_id)}`}}\n`;
 }
 
 const LEVEL_RANK = { debug: 0, info: 1, warning: 2, error: 3 } as const;

@@ -70,6 +70,7 @@ export type SessionRevocationReason = typeof SESSION_REVOCATION_REASONS[number];
 
 const RATE_LIMIT_SCOPES = [
   "api",
+  "api_key",
   "login",
   "login_address",
   "docs",
@@ -124,6 +125,11 @@ export interface Metrics {
    */
   countAuthentication(method: AuthMethodLabel, outcome: AuthenticationOutcome): void;
   readonly rateLimited: Counter<"scope">;
+  /**
+   * Requests authenticated by an API key, by the key's id (never the key). One series per key
+   * used since start; a revoked key's series goes with it on the instance that revoked it.
+   */
+  readonly apiKeyRequests: Counter<"key_id">;
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly versionGateRejections: Counter;
   readonly tokenPurgeRuns: Counter<"outcome">;
@@ -436,6 +442,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["scope"] as const,
     registers,
   });
+  const apiKeyRequests = new Counter({
+    name: "api_key_requests_total",
+    help: "Requests authenticated by an API key, by key id",
+    labelNames: ["key_id"] as const,
+    registers,
+  });
   const rateLimitStoreErrors = new Counter({
     name: "rate_limit_store_errors_total",
     help: "Rate-limit store failures (the in-process fallback counted the request)",
@@ -518,6 +530,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     countAuthentication: (method, outcome) =>
       authenticationChildren.get(`${method} ${outcome}`)?.inc(),
     rateLimited,
+    apiKeyRequests,
     rateLimitStoreErrors,
     versionGateRejections,
     tokenPurgeRuns,

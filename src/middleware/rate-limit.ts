@@ -101,17 +101,24 @@ export function apiRateLimit(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Count an authenticated request against its user's API limit; 429 when over it. Called by
- * `requireAuth()` right after it identified the user.
+ * Count an authenticated request against its user's API limit, or an API key's request against
+ * that key's own limit (`RATE_LIMIT_API_KEY_*`); 429 when over it. Called by `requireAuth()`
+ * right after it identified the caller.
  */
 export async function limitAuthenticatedRequest(
   c: Context<AppEnv>,
   userId: number,
 ): Promise<void> {
   const { rateLimiter } = c.get("deps");
-  const status = await rateLimiter.hit(rateLimiter.api, `u:${userId}`);
+  const principal = c.get("principal");
+  const keyId = principal?.method === "api_key" ? principal.credentialId : undefined;
+  const status = keyId === undefined
+    ? await rateLimiter.hit(rateLimiter.api, `u:${userId}`)
+    : await rateLimiter.hit(rateLimiter.apiKey, `k:${keyId}`);
   record(c, status);
-  if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");
+  if (isExceeded(status)) {
+    throw tooManyRequests(c, status, keyId === undefined ? "api" : "api_key", "Too many requests");
+  }
 }
 
 /** Addresses remembered per instance as having failed to authenticate lately. */

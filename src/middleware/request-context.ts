@@ -8,7 +8,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { getAppLogger, logAccess } from "@/lib/logger.ts";
+import { type AccessLogRecord, getAppLogger, logAccess } from "@/lib/logger.ts";
 import type { TrustedProxies } from "@/lib/trusted-proxies.ts";
 
 /** An incoming `X-Request-Id` that is kept (and may be logged) as it is. */
@@ -92,7 +92,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const seconds = (performance.now() - started) / 1000;
     metrics.observeRequest(c.req.method, route, status, seconds);
     annotateTraceSpan(c.req.method, route, requestId);
-    logAccess(accessLog, {
+    const record: AccessLogRecord = {
       method: c.req.method,
       route,
       status,
@@ -101,6 +101,12 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       ip: c.get("clientIp"),
       user_id: c.get("user")?.id ?? null,
       version: c.get("apiVersion") ?? null,
-    });
+    };
+    const principal = c.get("principal");
+    if (principal?.method === "api_key") {
+      const keyId = Number(principal.credentialId);
+      if (Number.isSafeInteger(keyId)) record.api_key_id = keyId;
+    }
+    logAccess(accessLog, record);
   };
 }

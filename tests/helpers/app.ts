@@ -68,6 +68,7 @@ export function testConfig(url: string, env: Record<string, string> = {}): Confi
     METRICS_PORT: "0",
     // Limits out of the way of functional tests; rate-limit tests set their own.
     RATE_LIMIT_API_MAX: "100000000",
+    RATE_LIMIT_API_KEY_MAX: "100000000",
     RATE_LIMIT_LOGIN_MAX: "1000000",
     RATE_LIMIT_LOGIN_IP_MAX: "1000000",
     RATE_LIMIT_AUTH_FAILURE_MAX: "1000000",

@@ -13,7 +13,7 @@ import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import type { Metrics } from "@/lib/metrics.ts";
 import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
-import type { RateLimitStore } from "@/lib/rate-limit/store.ts";
+import type { RateLimitStore, SlidingState } from "@/lib/rate-limit/store.ts";
 
 /** How often store failures are logged while they last. */
 const FAILURE_LOG_INTERVAL_MS = 30_000;
@@ -24,7 +24,7 @@ const FAILURE_LOG_INTERVAL_MS = 30_000;
  */
 const STORE_RETRY_AFTER_MS = 1_000;
 
-/** A named limit: at most `max` hits per key per `windowMs`. */
+/** A named limit: at most `max` hits per key in any `windowMs` (a sliding window). */
 export interface RateLimitPolicy {
   readonly name: string;
   readonly max: number;
@@ -47,7 +47,12 @@ export function rateLimitPolicy(name: string, max: number, windowMs: number): Ra
 /** A key's standing under a policy after a hit. */
 export interface RateLimitStatus {
   readonly policy: RateLimitPolicy;
+  /** Hits counted in the window; `max + 1` for a refused hit (refused hits are not counted). */
   readonly count: number;
+  /**
+   * Milliseconds until another hit would be admitted when the limit is used up; otherwise
+   * until the count next drops (see `SlidingState.waitMs` in ./store.ts).
+   */
   readonly resetMs: number;
 }
 
@@ -61,7 +66,10 @@ export function isUsedUp(status: RateLimitStatus): boolean {
   return status.count >= status.policy.max;
 }
 
-/** Whole seconds until the window ends (at least 1), for `Retry-After` and `t=`. */
+/**
+ * Whole seconds (at least 1, rounded up) until `resetMs` has passed, for `Retry-After` and `t=`:
+ * a retry after that many seconds is admitted.
+ */
 export function secondsUntilReset(status: RateLimitStatus): number {
   return Math.max(1, Math.ceil(status.resetMs / 1000));
 }
@@ -80,6 +88,8 @@ export interface RateLimiterOptions {
   metrics: Metrics;
   /** General limit per user (per client address when anonymous). */
   api: RateLimitPolicy;
+  /** Limit per API key (instead of its owner's {@link RateLimiterOptions.api}). */
+  apiKey: RateLimitPolicy;
   /** Login attempts per username and client address. */
   login: RateLimitPolicy;
   /** Login attempts per client address, whatever the username. */
@@ -93,6 +103,7 @@ export interface RateLimiterOptions {
 /** The service's rate limits over one store. */
 export class RateLimiter {
   readonly api: RateLimitPolicy;
+  readonly apiKey: RateLimitPolicy;
   readonly login: RateLimitPolicy;
   readonly loginAddress: RateLimitPolicy;
   readonly authFailure: RateLimitPolicy;
@@ -110,6 +121,7 @@ export class RateLimiter {
     this.#fallback = options.fallback;
     this.#metrics = options.metrics;
     this.api = options.api;
+    this.apiKey = options.apiKey;
     this.login = options.login;
     this.loginAddress = options.loginAddress;
     this.authFailure = options.authFailure;
@@ -121,14 +133,12 @@ export class RateLimiter {
     const storeKey = `${policy.name}:${key}`;
     if (this.#useStore()) {
       try {
-        const { count, resetMs } = await this.store.increment(storeKey, policy.windowMs);
-        return { policy, count, resetMs };
+        return statusOf(policy, await this.store.hit(storeKey, policy));
       } catch (error) {
         this.#storeFailed(error);
       }
     }
-    const { count, resetMs } = await this.#fallback.increment(storeKey, policy.windowMs);
-    return { policy, count, resetMs };
+    return statusOf(policy, await this.#fallback.hit(storeKey, policy));
   }
 
   /** `key`'s standing under `policy` without counting a hit; never throws. */
@@ -137,17 +147,16 @@ export class RateLimiter {
     let state;
     try {
       state = this.#useStore()
-        ? await this.store.peek(storeKey)
-        : await this.#fallback.peek(storeKey);
+        ? await this.store.peek(storeKey, policy)
+        : await this.#fallback.peek(storeKey, policy);
     } catch (error) {
       this.#storeFailed(error);
-      state = await this.#fallback.peek(storeKey);
+      state = await this.#fallback.peek(storeKey, policy);
     }
-    // No open window: a hit now would open a full one.
-    return { policy, count: state?.count ?? 0, resetMs: state?.resetMs ?? policy.windowMs };
+    return { policy, count: state.count, resetMs: state.waitMs };
   }
 
-  /** Forget `key`'s window under `policy` (in the store and the fallback). */
+  /** Forget `key`'s hits under `policy` (in the store and the fallback). */
   async clear(policy: RateLimitPolicy, key: string): Promise<void> {
     const storeKey = `${policy.name}:${key}`;
     await this.#fallback.delete(storeKey);
@@ -201,6 +210,14 @@ export class RateLimiter {
   }
 }
 
+function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus {
+  return {
+    policy,
+    count: state.admitted ? state.count : Math.max(state.count, policy.max) + 1,
+    resetMs: state.waitMs,
+  };
+}
+
 /**
  * The limiter the configuration describes: Redis when `REDIS_URL` is set, memory otherwise.
  *
@@ -220,13 +237,18 @@ export async function createRateLimiter(
   if (config.redisUrl) {
     // Loaded only when Redis is configured: the client is a sizable share of startup.
     const { RedisRateLimitStore } = await import("@/lib/rate-limit/redis-store.ts");
-    store = new RedisRateLimitStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix });
+    store = new RedisRateLimitStore({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      clock: deps.clock,
+    });
   }
   return new RateLimiter({
     store,
     fallback: memory,
     metrics: deps.metrics,
     api: rateLimitPolicy("api", rateLimit.apiMax, rateLimit.apiWindowMs),
+    apiKey: rateLimitPolicy("api-key", rateLimit.apiKeyMax, rateLimit.apiKeyWindowMs),
     login: rateLimitPolicy("login", rateLimit.loginMax, rateLimit.loginWindowMs),
     loginAddress: rateLimitPolicy(
       "login-address",

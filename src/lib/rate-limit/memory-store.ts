@@ -1,22 +1,35 @@
 /**
  * In-process rate-limit counters: the default store, and the fallback while Redis is down.
- * Bounded: expired windows are swept at most once a minute, and beyond `maxKeys` the oldest
- * windows are dropped, so a flood of distinct keys cannot grow memory without bound.
+ * Same algorithm as the Redis script (see {@link ./store.ts}). Bounded: keys whose hits have
+ * all left their window are swept at most once a minute, and beyond `maxKeys` the keys that
+ * opened a slot longest ago are dropped, so a flood of distinct keys cannot grow memory
+ * without bound.
  *
  * @module
  */
 import type { Clock } from "@/lib/clock.ts";
-import type { RateLimitStore, WindowState } from "@/lib/rate-limit/store.ts";
+import {
+  type Limit,
+  type RateLimitStore,
+  type SlidingState,
+  slotMs,
+} from "@/lib/rate-limit/store.ts";
 
-/** Default bound on the number of open windows (about 100 bytes each). */
+/** Default bound on the number of keys (about 100 bytes each, up to 400 for a busy key). */
 export const DEFAULT_MAX_KEYS = 100_000;
 
-/** How often expired windows are swept (the sweep walks every key once). */
+/** How often keys with nothing counted are swept (the sweep walks every key once). */
 const SWEEP_INTERVAL_MS = 60_000;
 
-interface Window {
-  count: number;
-  resetAt: number;
+interface Entry {
+  origin: number;
+  slotMs: number;
+  windowMs: number;
+  /** Counted slots, oldest first, flat: `[index, hits, index, hits, ...]`. */
+  slots: number[];
+  total: number;
+  /** When the newest slot leaves the window (nothing is counted from then on). */
+  expiresAt: number;
 }
 
 /** Options of {@link MemoryRateLimitStore}. */
@@ -26,17 +39,20 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * Fixed-window counters in a `Map`, timed by the injected clock.
+ * Sliding-window counters in a `Map`, timed by the injected clock.
  *
  * @example
  * ```ts
  * const store = new MemoryRateLimitStore({ clock: systemClock });
- * const { count, resetMs } = await store.increment("api:a:203.0.113.9", 60_000);
+ * const { admitted, count, waitMs } = await store.hit("api:a:203.0.113.9", {
+ *   max: 600,
+ *   windowMs: 60_000,
+ * });
  * ```
  */
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly kind = "memory" as const;
-  #windows = new Map<string, Window>();
+  #entries = new Map<string, Entry>();
   #clock: Clock;
   #maxKeys: number;
   #nextSweepAt = 0;
@@ -46,35 +62,61 @@ export class MemoryRateLimitStore implements RateLimitStore {
     this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
   }
 
-  /** Open windows right now (for tests and diagnostics). */
+  /** Keys held right now (for tests and diagnostics). */
   get size(): number {
-    return this.#windows.size;
+    return this.#entries.size;
   }
 
-  increment(key: string, windowMs: number): Promise<WindowState> {
+  hit(key: string, limit: Limit): Promise<SlidingState> {
     const now = this.#clock.now().getTime();
     if (now >= this.#nextSweepAt) this.#sweep(now);
-    let window = this.#windows.get(key);
-    if (window === undefined || window.resetAt <= now) {
-      // Re-inserting keeps the map in order of window start, oldest first.
-      if (window !== undefined) this.#windows.delete(key);
-      window = { count: 0, resetAt: now + windowMs };
-      this.#windows.set(key, window);
-      if (this.#windows.size > this.#maxKeys) this.#evictOldest();
+    let entry = this.#entries.get(key);
+    if (entry !== undefined) prune(entry, now);
+    if (entry !== undefined && entry.total < limit.max) {
+      const last = entry.slots.length - 2;
+      // Never before the newest slot, should the clock step back.
+      const index = Math.max(
+        entry.slots[last] ?? 0,
+        Math.ceil((now - entry.origin) / entry.slotMs),
+      );
+      if (entry.slots[last] === index) {
+        entry.slots[last + 1]!++;
+      } else {
+        entry.slots.push(index, 1);
+        entry.expiresAt = entry.origin + index * entry.slotMs + entry.windowMs;
+        // Re-inserting keeps the map in order of the newest slot, oldest first.
+        this.#entries.delete(key);
+        this.#entries.set(key, entry);
+      }
+      entry.total++;
+      return Promise.resolve(standing(entry, limit.max, now, true));
     }
-    window.count++;
-    return Promise.resolve({ count: window.count, resetMs: window.resetAt - now });
+    if (entry === undefined) {
+      entry = {
+        origin: now,
+        slotMs: slotMs(limit.windowMs),
+        windowMs: limit.windowMs,
+        slots: [0, 1],
+        total: 1,
+        expiresAt: now + limit.windowMs,
+      };
+      this.#entries.set(key, entry);
+      if (this.#entries.size > this.#maxKeys) this.#evictOldest();
+      return Promise.resolve(standing(entry, limit.max, now, true));
+    }
+    return Promise.resolve(standing(entry, limit.max, now, false));
   }
 
-  peek(key: string): Promise<WindowState | undefined> {
-    const window = this.#windows.get(key);
+  peek(key: string, limit: Limit): Promise<SlidingState> {
     const now = this.#clock.now().getTime();
-    if (window === undefined || window.resetAt <= now) return Promise.resolve(undefined);
-    return Promise.resolve({ count: window.count, resetMs: window.resetAt - now });
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return Promise.resolve(empty(limit));
+    prune(entry, now);
+    return Promise.resolve(standing(entry, limit.max, now, entry.total < limit.max));
   }
 
   delete(key: string): Promise<void> {
-    this.#windows.delete(key);
+    this.#entries.delete(key);
     return Promise.resolve();
   }
 
@@ -83,21 +125,62 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   close(): Promise<void> {
-    this.#windows.clear();
+    this.#entries.clear();
     return Promise.resolve();
   }
 
   #sweep(now: number): void {
-    for (const [key, window] of this.#windows) {
-      if (window.resetAt <= now) this.#windows.delete(key);
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt <= now) this.#entries.delete(key);
     }
     this.#nextSweepAt = now + SWEEP_INTERVAL_MS;
   }
 
   #evictOldest(): void {
-    for (const key of this.#windows.keys()) {
-      if (this.#windows.size <= this.#maxKeys) return;
-      this.#windows.delete(key);
+    for (const key of this.#entries.keys()) {
+      if (this.#entries.size <= this.#maxKeys) return;
+      this.#entries.delete(key);
     }
   }
+}
+
+function empty(limit: Limit): SlidingState {
+  return { admitted: limit.max > 0, count: 0, waitMs: limit.windowMs };
+}
+
+/**
+ * Drop the slots that have left the window; with nothing left counted, the next hit starts
+ * the key afresh (a new origin).
+ */
+function prune(entry: Entry, now: number): void {
+  const { slots } = entry;
+  let drop = 0;
+  while (
+    drop < slots.length && entry.origin + slots[drop]! * entry.slotMs + entry.windowMs <= now
+  ) {
+    entry.total -= slots[drop + 1]!;
+    drop += 2;
+  }
+  if (drop > 0) slots.splice(0, drop);
+  if (entry.total === 0) {
+    entry.origin = now;
+    slots.length = 0;
+  }
+}
+
+function standing(entry: Entry, max: number, now: number, admitted: boolean): SlidingState {
+  return { admitted, count: entry.total, waitMs: waitMs(entry, max, now) };
+}
+
+/** See {@link SlidingState.waitMs}: the time the oldest slots need to leave the window. */
+function waitMs(entry: Entry, max: number, now: number): number {
+  if (entry.total === 0) return entry.windowMs;
+  const need = Math.max(1, entry.total - max + 1);
+  const { slots } = entry;
+  let freed = 0;
+  for (let i = 0; i < slots.length; i += 2) {
+    freed += slots[i + 1]!;
+    if (freed >= need) return entry.origin + slots[i]! * entry.slotMs + entry.windowMs - now;
+  }
+  return entry.windowMs;
 }

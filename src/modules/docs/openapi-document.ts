@@ -49,6 +49,13 @@ export const OPENAPI_TAGS = [
       "(device) the user can list and revoke.",
   },
   {
+    name: "API keys",
+    description:
+      "Long-lived keys for machine clients (`iak_…`), created from a session and shown once. " +
+      "A key acts as its owner narrowed to its scopes, has its own rate limit, and cannot " +
+      "manage keys, sessions or passwords.",
+  },
+  {
     name: "Users",
     description:
       "Accounts. Admins manage every account; a user reads and edits their own (username and " +
@@ -79,7 +86,8 @@ const DESCRIPTION = `A reference REST service for users and their items, on Deno
 **Authentication.** \`POST /auth/token\` exchanges a username and password for a bearer access
 token and a refresh token. Send \`Authorization: Bearer <access_token>\` on every other call;
 \`POST /auth/refresh\` rotates the pair. In these docs, "Authorize" (Swagger) and the Authentication panel
-(Scalar) log in with a username and password through the OAuth 2 password flow.
+(Scalar) log in with a username and password through the OAuth 2 password flow. Machine clients
+send an API key from \`POST /auth/api-keys\` the same way (\`Authorization: Bearer iak_…\`).
 
 **Errors.** Every error is an RFC 9457 \`application/problem+json\` body with \`type\`, \`title\`,
 \`status\`, \`detail\`, a stable \`code\` and the \`request_id\` (also in the \`X-Request-Id\`

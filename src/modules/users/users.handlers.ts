@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { NotFoundError } from "@/lib/errors.ts";
+import { ForbiddenError, NotFoundError } from "@/lib/errors.ts";
 import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
 import { cursorCodec } from "@/lib/cursor.ts";
 import { listScope, nextLink, resolveWindow, sortSpec } from "@/lib/pagination.ts";
@@ -85,12 +85,17 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
   const actor = c.var.user;
   // The limiter helpers take the plain app context; this one only adds typed auth variables.
   const plain = c as unknown as Context<AppEnv>;
+  const changes = c.req.valid("json");
+  const passwordChange = changes.password !== undefined || changes.current_password !== undefined;
+  if (passwordChange && c.var.principal.method === "api_key") {
+    throw new ForbiddenError("An API key cannot change passwords; use a session token");
+  }
   const user = await service.changeUser(
     c.var.deps,
     actor,
     c.var.session?.id,
     user_id,
-    c.req.valid("json"),
+    changes,
     {
       passwordCheck: () => throttlePasswordCheck(plain, actor),
       rename: () => throttleRename(plain, actor.id),

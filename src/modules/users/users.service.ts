@@ -8,6 +8,7 @@ import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { generatePassword } from "@/lib/passwords.ts";
+import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.repository.ts";
 import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
 import { findRole } from "@/modules/roles/roles.service.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
@@ -207,6 +208,8 @@ export async function changeUser(
   if (changes.activated === false) {
     const revoked = await deleteUserSessions(deps.db, targetId);
     deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
+    // The keys already fail with the account (the lookup checks it); reactivation gets none back.
+    await deleteUserApiKeys(deps.db, targetId);
   } else if (changes.passwordHash !== undefined) {
     // The user keeps the session they changed it from; an admin reset logs the user out.
     const revoked = await deleteUserSessions(deps.db, targetId, self ? actorSessionId : undefined);
@@ -227,4 +230,5 @@ export async function deactivateUser(deps: Deps, actor: AuthUser, targetId: numb
   }
   const revoked = await deleteUserSessions(deps.db, targetId);
   deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
+  await deleteUserApiKeys(deps.db, targetId);
 }

@@ -1,0 +1,59 @@
+/**
+ * API keys as bearer credentials: `iak_` + 43 base64url characters, looked up by their SHA-256
+ * digest on every request (with the owner), so revocation, expiry and deactivation act at once.
+ * The principal carries the key's scopes and its id (for the per-key limit, logs and metrics).
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { Queryable } from "@/db/database.ts";
+import type { AppEnv } from "@/lib/app-env.ts";
+import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import type { Clock } from "@/lib/clock.ts";
+import { getAppLogger } from "@/lib/logger.ts";
+import { hashToken } from "@/lib/tokens.ts";
+import { findApiKeyByHash, touchApiKey } from "@/modules/api-keys/api-keys.repository.ts";
+import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
+import { LAST_USED_WRITE_INTERVAL_MS } from "@/modules/auth/session-authenticator.ts";
+
+/** Options of {@link createApiKeyAuthenticator}. */
+export interface ApiKeyAuthenticatorOptions {
+  db: Queryable;
+  clock: Clock;
+}
+
+/** The authenticator of API keys; goes before the session one (which takes 43-character tokens). */
+export function createApiKeyAuthenticator(
+  { db, clock }: ApiKeyAuthenticatorOptions,
+): TokenAuthenticator {
+  const log = getAppLogger("auth");
+  return {
+    method: "api_key",
+    accepts: (token) => API_KEY_PATTERN.test(token),
+    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
+      const found = await findApiKeyByHash(db, await hashToken(token));
+      const now = clock.now();
+      if (!found || !found.user.activated) return undefined;
+      if (found.expiresAt !== null && found.expiresAt.getTime() <= now.getTime()) return undefined;
+      if (
+        found.lastUsedAt === null ||
+        now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_WRITE_INTERVAL_MS
+      ) {
+        const staleBefore = new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS);
+        try {
+          await touchApiKey(db, found.id, now, staleBefore);
+        } catch (error) {
+          // Bookkeeping only: the request itself is authenticated.
+          log.warning("Could not record API key use: {error}", { api_key_id: found.id, error });
+        }
+      }
+      c.var.deps.metrics.apiKeyRequests.inc({ key_id: String(found.id) });
+      return {
+        user: found.user,
+        method: "api_key",
+        scopes: found.scopes,
+        credentialId: String(found.id),
+      };
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * All SQL about API keys. Keys appear here only as SHA-256 hex digests (and their first 12
+ * characters, which identify a key to its owner but cannot be replayed). Name uniqueness per
+ * owner is the unique constraint `(user_id, name)`; a violation becomes a 409 here.
+ *
+ * @module
+ */
+import { type Queryable, toIsoTimestamp, UniqueViolationError } from "@/db/database.ts";
+import type { RoleName } from "@/lib/app-env.ts";
+import { ConflictError } from "@/lib/errors.ts";
+import { parseScopeClaim, type Scope } from "@/lib/scopes.ts";
+
+/** An API key as its owner sees it (never the key itself). */
+export interface ApiKeyRecord {
+  id: number;
+  userId: number;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+/** A new key's digest and details. */
+export interface NewApiKey {
+  userId: number;
+  name: string;
+  keyHash: string;
+  prefix: string;
+  scopes: readonly Scope[];
+  now: Date;
+  expiresAt: Date | null;
+}
+
+interface ApiKeyRow {
+  id: number;
+  user_id: number;
+  name: string;
+  prefix: string;
+  scopes: string;
+  created_at: unknown;
+  last_used_at: unknown;
+  expires_at: unknown;
+}
+
+const COLUMNS = "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at";
+
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: Number(row.id),
+    userId: Number(row.user_id),
+    name: row.name,
+    prefix: row.prefix,
+    scopes: parseScopeClaim(row.scopes),
+    createdAt: toIsoTimestamp(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : toIsoTimestamp(row.last_used_at),
+    expiresAt: row.expires_at === null ? null : toIsoTimestamp(row.expires_at),
+  };
+}
+
+/** Insert a key; 409 when the owner already has one of that name. Returns its id. */
+export async function insertApiKey(db: Queryable, key: NewApiKey): Promise<number> {
+  try {
+    const { insertId } = await db.execute(
+      "INSERT INTO api_keys (user_id, name, key_hash, prefix, scopes, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+      [key.userId, key.name, key.keyHash, key.prefix, key.scopes.join(" "), key.now, key.expiresAt],
+    );
+    return insertId;
+  } catch (error) {
+    if (error instanceof UniqueViolationError) {
+      throw new ConflictError(`An API key named "${key.name}" already exists for this user`);
+    }
+    throw error;
+  }
+}
+
+/** How many keys a user holds (expired ones included: they still have a name and a slot). */
+export async function countUserApiKeys(db: Queryable, userId: number): Promise<number> {
+  const rows = await db.query<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ?",
+    [userId],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** A user's keys, oldest first. */
+export async function listUserApiKeys(db: Queryable, userId: number): Promise<ApiKeyRecord[]> {
+  const rows = await db.query<ApiKeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY id`,
+    [userId],
+  );
+  return rows.map(toApiKey);
+}
+
+/** Delete one key; `userId` restricts it to that owner. Returns whether a row went. */
+export async function deleteApiKey(db: Queryable, id: number, userId?: number): Promise<boolean> {
+  const { affectedRows } = userId === undefined
+    ? await db.execute("DELETE FROM api_keys WHERE id = ?", [id])
+    : await db.execute("DELETE FROM api_keys WHERE id = ? AND user_id = ?", [id, userId]);
+  return affectedRows === 1;
+}
+
+/** Delete every key of a user (deactivation); returns how many went. */
+export async function deleteUserApiKeys(db: Queryable, userId: number): Promise<number> {
+  const { affectedRows } = await db.execute("DELETE FROM api_keys WHERE user_id = ?", [userId]);
+  return affectedRows;
+}
+
+/** The key holding this digest, with its owner, as the bearer check needs it. */
+export interface ApiKeyWithUser {
+  id: number;
+  scopes: Scope[];
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  user: { id: number; username: string; roleId: number; role: RoleName; activated: boolean };
+}
+
+interface ApiKeyWithUserRow {
+  key_id: number;
+  scopes: string;
+  expires_at: unknown;
+  last_used_at: unknown;
+  user_id: number;
+  username: string;
+  role_id: number;
+  role_name: RoleName;
+  activated: number;
+}
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(toIsoTimestamp(value));
+}
+
+/** One indexed lookup: the key holding this digest, joined with its owner and role. */
+export async function findApiKeyByHash(
+  db: Queryable,
+  keyHash: string,
+): Promise<ApiKeyWithUser | undefined> {
+  const rows = await db.query<ApiKeyWithUserRow>(
+    "SELECT k.id AS key_id, k.scopes, k.expires_at, k.last_used_at, u.id AS user_id, u.username, u.role_id, r.name AS role_name, u.activated FROM api_keys k JOIN users u ON u.id = k.user_id JOIN roles r ON r.id = u.role_id WHERE k.key_hash = ?",
+    [keyHash],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    id: Number(row.key_id),
+    scopes: parseScopeClaim(row.scopes),
+    expiresAt: row.expires_at === null ? null : toDate(row.expires_at),
+    lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
+    user: {
+      id: Number(row.user_id),
+      username: row.username,
+      roleId: Number(row.role_id),
+      role: row.role_name,
+      activated: Boolean(row.activated),
+    },
+  };
+}
+
+/**
+ * Record use of a key, unless another request (or instance) did so after `staleBefore`; the
+ * condition keeps this to about one write per key per interval.
+ */
+export async function touchApiKey(
+  db: Queryable,
+  id: number,
+  now: Date,
+  staleBefore: Date,
+): Promise<boolean> {
+  const { affectedRows } = await db.execute(
+    "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+    [now, id, staleBefore],
+  );
+  return affectedRows === 1;
+}

@@ -1,0 +1,122 @@
+/**
+ * The rules of API keys: what a new key may carry, how many a user holds, who may see and
+ * revoke which keys. The key is generated here and leaves only in the creation response.
+ *
+ * @module
+ */
+import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { type Scope, scopesOfRole } from "@/lib/scopes.ts";
+import { generateToken, hashToken } from "@/lib/tokens.ts";
+import {
+  type ApiKeyRecord,
+  countUserApiKeys,
+  deleteApiKey,
+  insertApiKey,
+  listUserApiKeys,
+} from "@/modules/api-keys/api-keys.repository.ts";
+import { findUserById, lockUser } from "@/modules/users/users.repository.ts";
+
+/** What every key starts with, so secret scanners can recognise a leaked one. */
+export const API_KEY_PREFIX = "iak_";
+
+/** An API key: the prefix and 32 random bytes in base64url (43 characters), nothing else. */
+export const API_KEY_PATTERN = /^iak_[A-Za-z0-9_-]{43}$/;
+
+/** Characters of a key kept in clear (`iak_` and 8 more) to tell keys apart in lists. */
+const SHOWN_PREFIX_LENGTH = 12;
+
+type Deps = Pick<AppDeps, "db" | "clock" | "config">;
+
+/** A created key's record and the key itself (returned once). */
+export interface CreatedApiKey {
+  record: ApiKeyRecord;
+  key: string;
+}
+
+/** What `POST /auth/api-keys` asks for. */
+export interface ApiKeyRequest {
+  name: string;
+  scopes: readonly Scope[];
+  expiresAt?: Date | undefined;
+}
+
+/**
+ * Create a key for `owner`: scopes within the owner's role (422 otherwise), an expiry in the
+ * future, a name not used by the owner's other keys (409) and at most
+ * `API_KEYS_MAX_PER_USER` keys per user (409: the state, not the request, is the problem).
+ */
+export async function createApiKey(
+  deps: Deps,
+  owner: AuthUser,
+  request: ApiKeyRequest,
+): Promise<CreatedApiKey> {
+  const now = deps.clock.now();
+  const scopes = [...new Set(request.scopes)];
+  const ofRole = scopesOfRole(owner.role);
+  const beyondRole = scopes.filter((scope) => !ofRole.includes(scope));
+  const errors = beyondRole.map((scope) => ({
+    path: `body.scopes.${scopes.indexOf(scope)}`,
+    message: `The ${owner.role} role cannot grant "${scope}"`,
+  }));
+  if (request.expiresAt !== undefined && request.expiresAt.getTime() <= now.getTime()) {
+    errors.push({ path: "body.expires_at", message: "Expected a time in the future" });
+  }
+  if (errors.length > 0) throw new ValidationError(errors);
+
+  const key = API_KEY_PREFIX + generateToken();
+  const keyHash = await hashToken(key);
+  const max = deps.config.auth.maxApiKeysPerUser;
+  const prefix = key.slice(0, SHOWN_PREFIX_LENGTH);
+  const id = await deps.db.transaction(async (tx) => {
+    // One creation per user at a time, so concurrent requests cannot pass the bound together.
+    await lockUser(tx, owner.id);
+    if (await countUserApiKeys(tx, owner.id) >= max) {
+      throw new ConflictError(`A user holds at most ${max} API keys; revoke one first`);
+    }
+    return await insertApiKey(tx, {
+      userId: owner.id,
+      name: request.name,
+      keyHash,
+      prefix,
+      scopes,
+      now,
+      expiresAt: request.expiresAt ?? null,
+    });
+  });
+  const record: ApiKeyRecord = {
+    id,
+    userId: owner.id,
+    name: request.name,
+    prefix,
+    scopes,
+    createdAt: now.toISOString(),
+    lastUsedAt: null,
+    expiresAt: request.expiresAt?.toISOString() ?? null,
+  };
+  return { record, key };
+}
+
+/** The keys `actor` asks for: their own, or (admins only) another user's. */
+export async function listApiKeys(
+  deps: Deps,
+  actor: AuthUser,
+  userId: number | undefined,
+): Promise<ApiKeyRecord[]> {
+  const target = userId ?? actor.id;
+  if (target !== actor.id) {
+    if (actor.role !== "admin") {
+      throw new ForbiddenError("Only admins may list another user's keys");
+    }
+    if (!await findUserById(deps.db, target)) throw new NotFoundError("User not found");
+  }
+  return await listUserApiKeys(deps.db, target);
+}
+
+/** Revoke a key of `actor` (any key, for admins); another user's key is 404 to non-admins. */
+export async function revokeApiKey(deps: Deps, actor: AuthUser, keyId: number): Promise<void> {
+  const deleted = actor.role === "admin"
+    ? await deleteApiKey(deps.db, keyId)
+    : await deleteApiKey(deps.db, keyId, actor.id);
+  if (!deleted) throw new NotFoundError("API key not found");
+}
