@@ -33,6 +33,7 @@ import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
 import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/lib/openapi.ts";
 import { createApiKeysRouter } from "@/modules/api-keys/api-keys.index.ts";
 import { createAuthRouter } from "@/modules/auth/auth.index.ts";
+import { isAdminLogin } from "@/modules/auth/auth.service.ts";
 import { createDocsRouter } from "@/modules/docs/docs.index.ts";
 import { createHealthRouter } from "@/modules/health/health.index.ts";
 import { createItemsRouter } from "@/modules/items/items.index.ts";
@@ -162,6 +163,7 @@ export function createApp(deps: AppDeps) {
       versionedPathPrefixes: VERSIONED_PATH_PREFIXES,
       openIdConnectUrl: deps.config.oidc && discoveryUrl(deps.config.oidc.issuer),
       throttle: docsCredentialThrottle(),
+      isAdmin: isAdminLogin,
     }),
   );
   app.get("/", (c) => c.redirect("/docs", 302));

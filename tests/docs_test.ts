@@ -6,6 +6,7 @@ import { createUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
 import { AppError } from "@/lib/errors.ts";
+import { isAdminLogin } from "@/modules/auth/auth.service.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
 import {
   type CredentialThrottle,
@@ -328,7 +329,11 @@ for (const dialect of DIALECTS) {
       };
       app.app.route(
         "/",
-        new Hono<AppEnv>().get("/__test/docs", docsBasicAuth({ throttle }), (c) => c.text("ok")),
+        new Hono<AppEnv>().get(
+          "/__test/docs",
+          docsBasicAuth({ throttle, isAdmin: isAdminLogin }),
+          (c) => c.text("ok"),
+        ),
       );
       const get = (headers: Record<string, string>) =>
         app.request("GET", "/__test/docs", { headers });

@@ -10,6 +10,12 @@ import type { Context } from "hono";
 import type { AppEnv, AuthSession, AuthUser } from "@/lib/app-env.ts";
 import type { Scope } from "@/lib/scopes.ts";
 
+/**
+ * A credential's `last_used_at` is written at most once per this interval (sessions and API
+ * keys alike), so a busy client costs about one write a minute, not one per request.
+ */
+export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
 /** How the caller authenticated (reported by `GET /auth/me`, counted in metrics). */
 export type AuthMethod = "session" | "oidc" | "api_key";
 

@@ -8,13 +8,16 @@
 import type { Context } from "hono";
 import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
-import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import {
+  LAST_USED_WRITE_INTERVAL_MS,
+  type Principal,
+  type TokenAuthenticator,
+} from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { hashToken } from "@/lib/tokens.ts";
 import { findApiKeyByHash, touchApiKey } from "@/modules/api-keys/api-keys.repository.ts";
 import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
-import { LAST_USED_WRITE_INTERVAL_MS } from "@/modules/auth/session-authenticator.ts";
 
 /** Options of {@link createApiKeyAuthenticator}. */
 export interface ApiKeyAuthenticatorOptions {

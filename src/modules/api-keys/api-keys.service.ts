@@ -15,10 +15,13 @@ import {
   insertApiKey,
   listUserApiKeys,
 } from "@/modules/api-keys/api-keys.repository.ts";
-import { findUserById, lockUser } from "@/modules/users/users.repository.ts";
+import { findUserById, lockUser } from "@/modules/users/users.service.ts";
 
 /** What every key starts with, so secret scanners can recognise a leaked one. */
 export const API_KEY_PREFIX = "iak_";
+
+// What other modules (users) use of API keys: through here, never the repository.
+export { deleteUserApiKeys } from "@/modules/api-keys/api-keys.repository.ts";
 
 /** An API key: the prefix and 32 random bytes in base64url (43 characters), nothing else. */
 export const API_KEY_PATTERN = /^iak_[A-Za-z0-9_-]{43}$/;

@@ -1,13 +1,11 @@
 import { NotFoundError, UnauthorizedError, ValidationError } from "@/lib/errors.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { effectiveScopes } from "@/middleware/authenticate.ts";
 import { throttleLogin } from "@/middleware/rate-limit.ts";
 import { checkCredentials, openSession, refreshSession } from "@/modules/auth/auth.service.ts";
 import type {
   ListSessionsRoute,
   LoginRoute,
   LogoutRoute,
-  MeRoute,
   RefreshRoute,
   RevokeOtherSessionsRoute,
   RevokeSessionRoute,
@@ -17,7 +15,6 @@ import {
   deleteUserSessions,
   listUserSessions,
 } from "@/modules/auth/sessions.repository.ts";
-import { findUserById } from "@/modules/users/users.repository.ts";
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\b/i;
 const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json\b/i;
@@ -77,22 +74,6 @@ export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
     c.var.deps.metrics.authSessionsRevoked.inc({ reason: "logout" });
   }
   return c.body(null, 204);
-};
-
-export const me: AppRouteHandler<MeRoute> = async (c) => {
-  const caller = c.var.user;
-  const principal = c.var.principal;
-  const user = await findUserById(c.var.deps.db, caller.id);
-  // Deleted between the token check and now.
-  if (!user) throw new UnauthorizedError("Invalid or expired access token");
-  // The role of this request (a provider token's role may differ from the stored one).
-  return c.json({
-    ...user,
-    role: caller.role,
-    role_id: caller.roleId,
-    auth_method: principal.method,
-    scopes: [...effectiveScopes(principal)],
-  }, 200);
 };
 
 export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {

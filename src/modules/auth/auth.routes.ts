@@ -5,7 +5,6 @@ import { requireAuth } from "@/middleware/authenticate.ts";
 import {
   LoginFormSchema,
   LoginJsonSchema,
-  MeSchema,
   RefreshRequestSchema,
   SessionIdParamsSchema,
   SessionSchema,
@@ -76,22 +75,6 @@ export const logout = defineRoute({
   },
 });
 export type LogoutRoute = typeof logout;
-
-export const me = defineRoute({
-  method: "get",
-  path: "/auth/me",
-  tags: ["Auth"],
-  summary: "The caller's account",
-  description:
-    "The account the access token belongs to, as `GET /users/{user_id}` shows it, with how the " +
-    "caller authenticated (`auth_method`) and the scopes the credential holds.",
-  middleware: [requireAuth()] as const,
-  responses: {
-    200: jsonContent(MeSchema, "The authenticated user"),
-    ...problemResponses(401),
-  },
-});
-export type MeRoute = typeof me;
 
 export const listSessions = defineRoute({
   method: "get",

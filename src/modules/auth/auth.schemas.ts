@@ -2,8 +2,6 @@ import { z } from "@hono/zod-openapi";
 import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
 import { timestamp } from "@/lib/openapi.ts";
 import { PASSWORD_MAX_LENGTH } from "@/lib/passwords.ts";
-import { SCOPE_NAMES } from "@/lib/scopes.ts";
-import { UserSchema } from "@/modules/users/users.schemas.ts";
 
 /** Login passwords: any length the policy allows (older or bootstrap passwords may be short). */
 const LoginPasswordSchema = z.string().min(1).max(PASSWORD_MAX_LENGTH).openapi({
@@ -68,17 +66,3 @@ export const SessionSchema = z.object({
 export const SessionIdParamsSchema = z.object({
   session_id: idParam("session_id", { in: "path", max: BIG_SERIAL_MAX }),
 });
-
-/** `GET /auth/me`: the account, and how this request authenticated. */
-export const MeSchema = UserSchema.extend({
-  auth_method: z.enum(["session", "oidc", "api_key"]).openapi({
-    example: "session",
-    description:
-      "How the caller authenticated: a session token from POST /auth/token, an identity " +
-      "provider's access token (OpenID Connect) or an API key",
-  }),
-  scopes: z.array(z.enum(SCOPE_NAMES as [string, ...string[]])).openapi({
-    example: ["items:read", "items:write", "users:read", "users:write"],
-    description: "What this credential may do: its own scopes, within the role's",
-  }),
-}).openapi("Me");

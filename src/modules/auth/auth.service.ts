@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { AppDeps } from "@/lib/app-env.ts";
+import type { Context } from "hono";
+import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import type { HashOptions } from "@/lib/passwords.ts";
 import { isUsername } from "@/lib/usernames.ts";
@@ -24,12 +25,15 @@ import {
   lockUser,
   replacePasswordHash,
   type User,
-} from "@/modules/users/users.repository.ts";
+} from "@/modules/users/users.service.ts";
 
 const log = getAppLogger("auth");
 
 /** Longest user agent kept with a session (the column's size). */
 export const USER_AGENT_MAX_LENGTH = 255;
+
+// What other modules (users) use of sessions: through here, never the repository.
+export { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
 /** Longest client address kept (an IPv6 text form fits). */
 const IP_MAX_LENGTH = 45;
 
@@ -40,6 +44,21 @@ export type LoginOutcome = "success" | "unknown_user" | "wrong_password" | "deac
 export type CredentialCheck =
   | { outcome: "success"; user: User }
   | { outcome: Exclude<LoginOutcome, "success">; user?: undefined };
+
+/**
+ * Whether `username` and `password` are an active admin's (the docs' HTTP Basic login), in
+ * the time any login check takes.
+ */
+export async function isAdminLogin(
+  c: Context<AppEnv>,
+  username: string,
+  password: string,
+): Promise<boolean> {
+  const check = await checkCredentials(c.var.deps, username, password, {
+    client: c.var.clientIp,
+  });
+  return check.outcome === "success" && check.user.role === "admin";
+}
 
 /**
  * Verify a username and password. Unknown users are verified against a dummy hash and

@@ -7,14 +7,17 @@
 import type { Context } from "hono";
 import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
-import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import {
+  LAST_USED_WRITE_INTERVAL_MS,
+  type Principal,
+  type TokenAuthenticator,
+} from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
 import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.repository.ts";
 
-/** `last_used_at` is written at most once per session per this interval. */
-export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+export { LAST_USED_WRITE_INTERVAL_MS };
 
 /** Options of {@link createSessionAuthenticator}. */
 export interface SessionAuthenticatorOptions {

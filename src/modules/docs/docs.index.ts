@@ -11,7 +11,11 @@ import type { Config } from "@/config.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { ServiceUnavailableError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
-import { type CredentialThrottle, docsBasicAuth } from "@/middleware/docs-auth.ts";
+import {
+  type AdminCredentialCheck,
+  type CredentialThrottle,
+  docsBasicAuth,
+} from "@/middleware/docs-auth.ts";
 import { DocsAssetMissingError, DocsAssets } from "@/modules/docs/docs.assets.ts";
 import {
   docsPageCsp,
@@ -31,6 +35,8 @@ export interface DocsRouterOptions {
   openIdConnectUrl?: string | undefined;
   /** The login throttle for `DOCS_AUTH=basic` (see {@link CredentialThrottle}). */
   throttle?: CredentialThrottle | undefined;
+  /** How `DOCS_AUTH=basic` verifies an admin's login. */
+  isAdmin: AdminCredentialCheck;
   /** Asset store; one per process by default. */
   assets?: DocsAssets;
 }
@@ -70,7 +76,7 @@ export function createDocsRouter(
   const assets = options.assets ?? sharedAssets;
   const router = new Hono<AppEnv>();
   const guard: MiddlewareHandler<AppEnv> = config.docsAuth === "basic"
-    ? docsBasicAuth({ throttle: options.throttle })
+    ? docsBasicAuth({ isAdmin: options.isAdmin, throttle: options.throttle })
     : (_c, next) => next();
   const cacheControl = config.docsAuth === "basic" ? "private, no-cache" : "no-cache";
 

@@ -21,7 +21,7 @@ import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys
 import { linkedUser } from "@/modules/oidc/oidc-users.ts";
 import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
-import { updateUser } from "@/modules/users/users.repository.ts";
+import { updateUser } from "@/modules/users/users.service.ts";
 
 /** `last_seen_at` of an identity is written at most once per this interval. */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;

@@ -13,7 +13,7 @@ import {
   insertIdentity,
 } from "@/modules/oidc/identities.repository.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
-import { insertUser } from "@/modules/users/users.repository.ts";
+import { insertUser } from "@/modules/users/users.service.ts";
 
 /**
  * The `password_hash` of a user created for a provider identity: not a PHC string, so no

@@ -10,7 +10,7 @@ import type { AppDeps } from "@/lib/app-env.ts";
 import { NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { isUsername } from "@/lib/usernames.ts";
-import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
+import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
 import {
   countActiveAdmins,
   findUserById,

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { ForbiddenError, NotFoundError } from "@/lib/errors.ts";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "@/lib/errors.ts";
+import { effectiveScopes } from "@/middleware/authenticate.ts";
 import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
 import { cursorCodec } from "@/lib/cursor.ts";
 import { listScope, nextLink, resolveWindow, sortSpec } from "@/lib/pagination.ts";
@@ -16,6 +17,7 @@ import type {
   DeleteUserRoute,
   GetUserRoute,
   ListUsersRoute,
+  MeRoute,
   UpdateUserRoute,
 } from "@/modules/users/users.routes.ts";
 import * as service from "@/modules/users/users.service.ts";
@@ -109,4 +111,20 @@ export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
   await service.deactivateUser(c.var.deps, c.var.user, user_id);
   return c.body(null, 204);
+};
+
+export const me: AppRouteHandler<MeRoute> = async (c) => {
+  const caller = c.var.user;
+  const principal = c.var.principal;
+  const user = await findUserById(c.var.deps.db, caller.id);
+  // Deleted between the token check and now.
+  if (!user) throw new UnauthorizedError("Invalid or expired access token");
+  // The role of this request (a provider token's role may differ from the stored one).
+  return c.json({
+    ...user,
+    role: caller.role,
+    role_id: caller.roleId,
+    auth_method: principal.method,
+    scopes: [...effectiveScopes(principal)],
+  }, 200);
 };

@@ -6,6 +6,7 @@ import {
   CreatedUserSchema,
   CreateUserSchema,
   ListUsersQuerySchema,
+  MeSchema,
   UpdateUserSchema,
   UserIdParamsSchema,
   UserPageSchema,
@@ -112,3 +113,19 @@ export const deleteUser = defineRoute({
   },
 });
 export type DeleteUserRoute = typeof deleteUser;
+
+export const me = defineRoute({
+  method: "get",
+  path: "/auth/me",
+  tags: ["Auth"],
+  summary: "The caller's account",
+  description:
+    "The account the access token belongs to, as `GET /users/{user_id}` shows it, with how the " +
+    "caller authenticated (`auth_method`) and the scopes the credential holds.",
+  middleware: [requireAuth()] as const,
+  responses: {
+    200: jsonContent(MeSchema, "The authenticated user"),
+    ...problemResponses(401),
+  },
+});
+export type MeRoute = typeof me;

@@ -8,6 +8,7 @@ import {
   PASSWORD_NOT_WELL_FORMED,
 } from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import { SCOPE_NAMES } from "@/lib/scopes.ts";
 import { USERNAME_PATTERN } from "@/lib/usernames.ts";
 
 export { USERNAME_PATTERN };
@@ -83,3 +84,17 @@ export const ListUsersQuerySchema = PageQuerySchema.extend({
 });
 
 export const UserPageSchema = pageSchema("users", UserSchema, "UserPage");
+
+/** `GET /auth/me`: the account, and how this request authenticated. */
+export const MeSchema = UserSchema.extend({
+  auth_method: z.enum(["session", "oidc", "api_key"]).openapi({
+    example: "session",
+    description:
+      "How the caller authenticated: a session token from POST /auth/token, an identity " +
+      "provider's access token (OpenID Connect) or an API key",
+  }),
+  scopes: z.array(z.enum(SCOPE_NAMES as [string, ...string[]])).openapi({
+    example: ["items:read", "items:write", "users:read", "users:write"],
+    description: "What this credential may do: its own scopes, within the role's",
+  }),
+}).openapi("Me");

@@ -8,8 +8,8 @@ import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { generatePassword } from "@/lib/passwords.ts";
-import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.repository.ts";
-import { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
+import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
+import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
 import { findRole } from "@/modules/roles/roles.service.ts";
 import { ROLE_IDS } from "@/lib/roles.ts";
 import {
@@ -24,6 +24,17 @@ import {
 
 /** The detail of a 409 for a taken username (the reference app's wording). */
 export const USERNAME_TAKEN = "Username already taken";
+
+// What other modules (auth, api-keys, oidc) use of users: through here, never the repository.
+export {
+  findUserById,
+  findUserWithHashByUsername,
+  insertUser,
+  lockUser,
+  replacePasswordHash,
+  updateUser,
+} from "@/modules/users/users.repository.ts";
+export type { User } from "@/modules/users/users.repository.ts";
 
 /** Lock name serializing changes that could leave no active admin, across instances. */
 const ADMIN_GUARD_LOCK = "items-api:last-admin-guard";
