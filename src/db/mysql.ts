@@ -158,8 +158,8 @@ class MysqlDatabase implements Database {
 
   /**
    * One statement outside a transaction — the hot path: a pooled connection and the statement
-   * under one deadline, through mysql2's callback API. (Its promise wrapper captures a stack
-   * trace on every call, which cost more than the rest of this adapter.) A connection whose
+   * under one deadline, through mysql2's callback API: a measured fast path (bench/README.md);
+   * the plain equivalent is mysql2's promise API. A connection whose
    * statement ran out of time or failed at the network level is destroyed, never returned:
    * after a partition it may be half-open, and mysql2 keeps a timed-out command pending on it
    * forever, which would starve the pool. A statement InnoDB chose as a deadlock victim was

@@ -1,6 +1,6 @@
 /**
- * Deadlines without a timer each: every request and every query has one, and a timer per
- * deadline was a measurable share of their cost. Deadlines of one length expire in the order
+ * Deadlines without a timer each: every request and every query has one. A measured fast path
+ * (bench/README.md); the plain equivalent is `AbortSignal.timeout(ms)` per deadline. Deadlines of one length expire in the order
  * they were set, so one timer — waiting for the oldest — watches them all. The timer is not
  * cleared when the last deadline is removed (a new timer for nearly every request cost more
  * than the rest of the queue); it is unref'd instead, so an idle queue never keeps the process
@@ -25,9 +25,8 @@ interface Entry extends Deadline {
 /**
  * Deadlines of one fixed length (`ms`), watched by a single timer that is armed again only
  * while some are pending. They are kept in a doubly linked list, oldest first: adding and
- * removing touch two neighbours and allocate nothing but the entry. (A `Set` did the same job
- * and made an item read about 135k instructions dearer under load, mostly in the garbage
- * collector: see README, Performance.)
+ * removing touch two neighbours and allocate nothing but the entry (a `Set` measured far
+ * dearer: bench/README.md).
  *
  * @example
  * ```ts

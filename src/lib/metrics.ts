@@ -166,8 +166,8 @@ interface RequestSeries {
 /**
  * `http_requests_total` and `http_request_duration_seconds` without per-request string
  * building: series live in nested maps (route, method, status) and become prom-client metric
- * values only at scrape time. prom-client's own `inc`/`observe` hash and validate the label
- * object on every call, which cost more than the rest of a `/livez` request.
+ * values only at scrape time. A measured fast path (bench/README.md); the plain equivalent is
+ * prom-client's `Counter` and `Histogram` with `inc`/`observe` per request.
  */
 class RequestObserver {
   inFlight = 0;

@@ -20,7 +20,6 @@ import { missingScopes, type Scope, scopesOfRole } from "@/lib/scopes.ts";
 import {
   countAuthFailure,
   limitAuthenticatedRequest,
-  markAuthenticating,
   rejectOverAuthFailures,
 } from "@/middleware/rate-limit.ts";
 
@@ -139,8 +138,8 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
     metrics.countAuthentication(method, "success");
     await next();
   };
-  // Marked so the global API limit leaves authenticated routes to the per-user count above.
-  return Object.assign(markAuthenticating(middleware), {
+  // The requirement also tells the global API limit to leave this route to the count above.
+  return Object.assign(middleware, {
     authRequirement: { scopes, methods },
   }) as unknown as AuthMiddleware<VariablesFor<M>>;
 }

@@ -1,10 +1,11 @@
 /**
  * Rate limiting over the app's {@link RateLimiter}:
  *
- * - {@link apiRateLimit}: the general limit, per client address for anonymous requests. On
- *   routes that authenticate (`requireAuth()`, marked with {@link markAuthenticating}) it
- *   leaves the count to {@link limitAuthenticatedRequest}, which `requireAuth` calls once it
- *   knows the user, so an authenticated caller is limited per user, not per address.
+ * - {@link apiRateLimit}: the general limit. The rule: a route whose middleware includes
+ *   `requireAuth()` — the handler carrying an `authRequirement`, the same field that writes the
+ *   route's OpenAPI `security` — is counted per caller by {@link limitAuthenticatedRequest},
+ *   which `requireAuth` calls once it knows who it is (per user, or per API key); every other
+ *   route (`security: []`) is counted here, per client address.
  * - {@link throttleLogin}: password checks (POST /auth/token, HTTP Basic on the docs), limited
  *   per username and address and per address alone, counted before the password is verified
  *   so parallel guesses cannot slip past the limit.
@@ -31,21 +32,10 @@ import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
 /** Paths never limited: probes of load balancers and orchestrators (also read by the docs). */
 export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
 
-// deno-lint-ignore ban-types -- route handlers are compared by identity only
-const authenticating = new WeakSet<Function>();
-
-/**
- * Mark `middleware` as one that authenticates and then calls
- * {@link limitAuthenticatedRequest}; routes using it are limited per user.
- */
-export function markAuthenticating<M extends MiddlewareHandler<AppEnv>>(middleware: M): M {
-  authenticating.add(middleware);
-  return middleware;
-}
-
+/** Whether the matched route authenticates: one of its handlers is a `requireAuth()`. */
 function routeAuthenticates(c: Context<AppEnv>): boolean {
   for (const route of matchedRoutes(c)) {
-    if (authenticating.has(route.handler)) return true;
+    if ("authRequirement" in route.handler) return true;
   }
   return false;
 }
