@@ -71,8 +71,12 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const all = migrations ?? await loadMigrations(db.dialect);
   const result = await db.withLock(LOCK_NAME, LOCK_WAIT_SECONDS, async () => {
-    await db.execute(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(64) NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at VARCHAR(32) NOT NULL)",
+    // In a transaction: on SQLite its BEGIN waits for another runner's migration without
+    // blocking the event loop, where a plain statement would block it in busy_timeout.
+    await db.transaction((tx) =>
+      tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR(64) NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at VARCHAR(32) NOT NULL)",
+      )
     );
     const applied: string[] = [];
     for (const migration of all) {
