@@ -96,7 +96,7 @@ function requestIdOf(c: Context<AppEnv>): string {
  * Build the application over the given dependencies. No globals: tests build one per database.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const app = createApp({ config, db, clock: systemClock, passwords, lifecycle });
  * const res = await app.request("/livez");
  * ```

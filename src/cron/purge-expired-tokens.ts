@@ -38,7 +38,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  * rows per short statement; returns how many were deleted.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const deleted = await purgeExpiredSessions(db, systemClock, { batchSize: 500 });
  * ```
  */

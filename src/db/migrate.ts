@@ -61,7 +61,7 @@ export interface MigrateResult {
  * Apply every pending migration. A second call, or a concurrent one, applies nothing twice.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const { applied } = await migrate(db);
  * ```
  */

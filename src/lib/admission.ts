@@ -30,7 +30,7 @@ interface Waiter {
  * A counting semaphore with a bounded, deadline-limited FIFO queue.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const gate = new AdmissionGate({ maxInFlight: 64, queueLimit: 64, queueTimeoutMs: 500 });
  * const admitted = gate.enter();
  * if (admitted === true || (admitted !== false && await admitted)) {

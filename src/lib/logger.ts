@@ -28,7 +28,7 @@ export function getAppLogger(...subcategory: string[]): Logger {
  * Configure LogTape once per process. `sink` replaces the console (tests capture records).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await setupLogging({ level: "info", format: "json" });
  * getAppLogger().info("Started on {port}", { port: 8080 });
  * ```
@@ -77,7 +77,7 @@ let fastAccessLog: ((record: AccessLogRecord) => void) | undefined;
  * to the batched JSON sink when it is in use (one request, one cheap line).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * logAccess(getAppLogger("http"), {
  *   method: "GET", route: "/livez", status: 200, duration_ms: 0.4,
  *   request_id: "r1", ip: "127.0.0.1", user_id: null, version: null,

@@ -372,7 +372,7 @@ function registerProcessMetrics(registry: Registry): void {
  * Create the metrics of one app instance over a fresh registry.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const metrics = createMetrics({ version: "1.0.0", poolStats: () => db.stats() });
  * metrics.observeRequest("GET", "/livez", 200, 0.002);
  * console.log(await metrics.render());

@@ -222,7 +222,7 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
  * The limiter the configuration describes: Redis when `REDIS_URL` is set, memory otherwise.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const limiter = await createRateLimiter(config, { clock: systemClock, metrics });
  * const status = await limiter.hit(limiter.api, "a:203.0.113.9");
  * ```
