@@ -61,8 +61,21 @@ export interface MigrateResult {
  * Apply every pending migration. A second call, or a concurrent one, applies nothing twice.
  *
  * @example
- * ```ts ignore
- * const { applied } = await migrate(db);
+ * ```ts
+ * import { openDatabase } from "@/db/open.ts";
+ *
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
+ * try {
+ *   const { applied } = await migrate(db); // ["0001_initial_schema", ...]
+ * } finally {
+ *   await db.close();
+ * }
  * ```
  */
 export async function migrate(

@@ -30,11 +30,15 @@ interface Waiter {
  * A counting semaphore with a bounded, deadline-limited FIFO queue.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * const gate = new AdmissionGate({ maxInFlight: 64, queueLimit: 64, queueTimeoutMs: 500 });
  * const admitted = gate.enter();
  * if (admitted === true || (admitted !== false && await admitted)) {
- *   try { ... } finally { gate.leave(); }
+ *   try {
+ *     // handle the request
+ *   } finally {
+ *     gate.leave();
+ *   }
  * }
  * ```
  */

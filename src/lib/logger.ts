@@ -77,7 +77,7 @@ let fastAccessLog: ((record: AccessLogRecord) => void) | undefined;
  * to the batched JSON sink when it is in use (one request, one cheap line).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * logAccess(getAppLogger("http"), {
  *   method: "GET", route: "/livez", status: 200, duration_ms: 0.4,
  *   request_id: "r1", ip: "127.0.0.1", user_id: null, version: null,

@@ -372,10 +372,20 @@ function registerProcessMetrics(registry: Registry): void {
  * Create the metrics of one app instance over a fresh registry.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { openDatabase } from "@/db/open.ts";
+ *
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
  * const metrics = createMetrics({ version: "1.0.0", poolStats: () => db.stats() });
  * metrics.observeRequest("GET", "/livez", 200, 0.002);
  * console.log(await metrics.render());
+ * await db.close();
  * ```
  */
 export function createMetrics(options: MetricsOptions): Metrics {
