@@ -96,9 +96,18 @@ function requestIdOf(c: Context<AppEnv>): string {
  * Build the application over the given dependencies. No globals: tests build one per database.
  *
  * @example
- * ```ts ignore
- * const app = createApp({ config, db, clock: systemClock, passwords, lifecycle });
- * const res = await app.request("/livez");
+ * ```ts
+ * import { parseConfig } from "@/config.ts";
+ * import { createDeps } from "@/deps.ts";
+ *
+ * // The config, database, clock, passwords, lifecycle, ... of an in-memory SQLite instance.
+ * const deps = await createDeps(parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" }));
+ * try {
+ *   const app = createApp(deps);
+ *   const res = await app.request("/livez"); // 200
+ * } finally {
+ *   await deps.close();
+ * }
  * ```
  */
 export function createApp(deps: AppDeps) {
