@@ -97,8 +97,17 @@ function requestIdOf(c: Context<AppEnv>): string {
  *
  * @example
  * ```ts
- * const app = createApp({ config, db, clock: systemClock, passwords, lifecycle });
- * const res = await app.request("/livez");
+ * import { parseConfig } from "@/config.ts";
+ * import { createDeps } from "@/deps.ts";
+ *
+ * // The config, database, clock, passwords, lifecycle, ... of an in-memory SQLite instance.
+ * const deps = await createDeps(parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" }));
+ * try {
+ *   const app = createApp(deps);
+ *   const res = await app.request("/livez"); // 200
+ * } finally {
+ *   await deps.close();
+ * }
  * ```
  */
 export function createApp(deps: AppDeps) {

@@ -3,7 +3,7 @@
  * bodies and responses are checked by the compiler. Exported as `@items-api/items-api/client`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { createClient } from "@items-api/items-api/client";
  *
  * const api = createClient("http://127.0.0.1:8080");

@@ -39,7 +39,23 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  *
  * @example
  * ```ts
- * const deleted = await purgeExpiredSessions(db, systemClock, { batchSize: 500 });
+ * import { migrate } from "@/db/migrate.ts";
+ * import { openDatabase } from "@/db/open.ts";
+ * import { systemClock } from "@/lib/clock.ts";
+ *
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
+ * try {
+ *   await migrate(db);
+ *   const deleted = await purgeExpiredSessions(db, systemClock, { batchSize: 500 }); // 0
+ * } finally {
+ *   await db.close();
+ * }
  * ```
  */
 export async function purgeExpiredSessions(

@@ -62,7 +62,20 @@ export interface MigrateResult {
  *
  * @example
  * ```ts
- * const { applied } = await migrate(db);
+ * import { openDatabase } from "@/db/open.ts";
+ *
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
+ * try {
+ *   const { applied } = await migrate(db); // ["0001_initial_schema", ...]
+ * } finally {
+ *   await db.close();
+ * }
  * ```
  */
 export async function migrate(

@@ -13,7 +13,14 @@ import { openSqlite } from "@/db/sqlite.ts";
  *
  * @example
  * ```ts
- * const db = await openDatabase({ url: "sqlite::memory:", poolSize: 1, queueLimit: 0, queryTimeoutMs: 5000 });
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
+ * await db.close();
  * ```
  */
 export async function openDatabase(options: Config["database"]): Promise<Database> {

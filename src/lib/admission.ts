@@ -34,7 +34,11 @@ interface Waiter {
  * const gate = new AdmissionGate({ maxInFlight: 64, queueLimit: 64, queueTimeoutMs: 500 });
  * const admitted = gate.enter();
  * if (admitted === true || (admitted !== false && await admitted)) {
- *   try { ... } finally { gate.leave(); }
+ *   try {
+ *     // handle the request
+ *   } finally {
+ *     gate.leave();
+ *   }
  * }
  * ```
  */

@@ -125,7 +125,7 @@ export class DeadlineQueue {
  * Settle like `promise`, or reject with `onTimeout()` once `queue.ms` have passed first.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const queue = new DeadlineQueue(1_000);
  * await raceDeadline(fetch(url), queue, () => new Error("too slow"));
  * ```

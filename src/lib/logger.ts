@@ -28,7 +28,7 @@ export function getAppLogger(...subcategory: string[]): Logger {
  * Configure LogTape once per process. `sink` replaces the console (tests capture records).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await setupLogging({ level: "info", format: "json" });
  * getAppLogger().info("Started on {port}", { port: 8080 });
  * ```

@@ -38,7 +38,7 @@ export interface MetricsServerOptions {
  * Serve `/metrics` on `hostname:port` until `shutdown()` is called.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const server = serveMetrics(metrics, { hostname: "0.0.0.0", port: 8000 });
  * await server.shutdown();
  * ```

@@ -373,9 +373,19 @@ function registerProcessMetrics(registry: Registry): void {
  *
  * @example
  * ```ts
+ * import { openDatabase } from "@/db/open.ts";
+ *
+ * const db = await openDatabase({
+ *   url: "sqlite::memory:",
+ *   poolSize: 1,
+ *   queueLimit: 0,
+ *   queryTimeoutMs: 5000,
+ *   listQueryTimeoutMs: 5000,
+ * });
  * const metrics = createMetrics({ version: "1.0.0", poolStats: () => db.stats() });
  * metrics.observeRequest("GET", "/livez", 200, 0.002);
  * console.log(await metrics.render());
+ * await db.close();
  * ```
  */
 export function createMetrics(options: MetricsOptions): Metrics {

@@ -198,7 +198,7 @@ export function problemDescription(status: ErrorStatus): string {
  * problem schema of its status (413, 426 and 429 carry extra members) and its own example.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * responses: { 200: {...}, ...problemResponses(401, 404, 422) }
  * ```
  */

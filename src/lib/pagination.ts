@@ -135,7 +135,7 @@ export interface SortSpec {
  *
  * @example
  * ```ts
- * const spec = sortSpec("-created_at", { id: "id", created_at: "created_at" }, ["created_at"]);
+ * const spec = sortSpec<"id" | "created_at">("-created_at", { id: "id", created_at: "created_at" }, ["created_at"]);
  * orderBy(spec); // "created_at DESC, id DESC"
  * ```
  */

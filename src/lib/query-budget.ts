@@ -38,7 +38,7 @@ const budgets = new AsyncLocalStorage<QueryBudget>();
  * Run `fn` with a fresh budget of `ms` for the statements it (and whatever it awaits) runs.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await withQueryBudget(5_000, () => listItems(db, query)); // both statements share 5 s
  * ```
  */

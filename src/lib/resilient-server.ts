@@ -46,7 +46,7 @@ export interface ResilientServer {
  * bind throws as `Deno.serve` does (a taken port is a startup error); later ones are retried.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const server = serveResilient({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"));
  * await server.shutdown();
  * ```

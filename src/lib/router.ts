@@ -93,7 +93,7 @@ export function toFieldErrors(target: string, issues: readonly ZodIssueLike[]): 
  * A router with the app's `defaultHook`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const router = createRouter().openapi(getItemRoute, getItem);
  * ```
  */

@@ -24,6 +24,8 @@ export function isStorableInstant(ms: number): boolean {
  *
  * @example
  * ```ts
+ * import { z } from "@hono/zod-openapi";
+ *
  * const Body = z.strictObject({ sunset_at: instantSchema().nullable() });
  * ```
  */

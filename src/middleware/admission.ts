@@ -56,7 +56,7 @@ function refusal(request: Request, retryAfter: string): Response {
  * with `Retry-After` at once.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const gated = admissionControl(app.fetch, { gate: new AdmissionGate(config.http.admission) });
  * Deno.serve(gated);
  * ```

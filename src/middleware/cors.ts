@@ -51,7 +51,7 @@ function addVaryOrigin(headers: Headers): void {
  * ever allowed (same-origin only) and every preflight gets 403.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * app.use(cors(config.http.corsOrigins)); // ["https://app.example.com"]
  * ```
  */

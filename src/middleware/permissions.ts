@@ -21,7 +21,7 @@ export function currentUser(c: Context<AppEnv>): AuthUser {
  * Require the caller to have `role`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * middleware: [requireAuth(), requireRole("admin")] as const
  * ```
  */
@@ -39,7 +39,7 @@ export function requireRole(role: RoleName): MiddlewareHandler<AppEnv> {
  * non-admin asking for any other id (valid or not) gets 403, so ids cannot be probed.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const
  * ```
  */
@@ -77,7 +77,7 @@ export interface OwnerOrAdminOptions {
  * that is not a positive integer is 422; a missing resource is 404; someone else's is 403.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * middleware: [
  *   requireAuth(),
  *   requireOwnerOrAdmin({

@@ -186,7 +186,7 @@ export interface LoginAttempt {
  *
  * @param scope metric label: `login` for POST /auth/token, `docs` for HTTP Basic on the docs
  * @example
- * ```ts
+ * ```ts ignore
  * const attempt = await throttleLogin(c, body.username);
  * const user = await verifyCredentials(deps, body.username, body.password);
  * if (!user) throw new UnauthorizedError("Invalid credentials");

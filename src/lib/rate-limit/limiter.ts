@@ -223,8 +223,15 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
  *
  * @example
  * ```ts
+ * import { parseConfig } from "@/config.ts";
+ * import { systemClock } from "@/lib/clock.ts";
+ * import { createMetrics } from "@/lib/metrics.ts";
+ *
+ * const config = parseConfig({ APP_ENV: "test" }); // no REDIS_URL: the memory store
+ * const metrics = createMetrics({ version: "1.0.0" });
  * const limiter = await createRateLimiter(config, { clock: systemClock, metrics });
  * const status = await limiter.hit(limiter.api, "a:203.0.113.9");
+ * await limiter.close();
  * ```
  */
 export async function createRateLimiter(

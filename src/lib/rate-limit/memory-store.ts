@@ -43,11 +43,14 @@ export interface MemoryStoreOptions {
  *
  * @example
  * ```ts
+ * import { systemClock } from "@/lib/clock.ts";
+ *
  * const store = new MemoryRateLimitStore({ clock: systemClock });
  * const { admitted, count, waitMs } = await store.hit("api:a:203.0.113.9", {
  *   max: 600,
  *   windowMs: 60_000,
  * });
+ * await store.close();
  * ```
  */
 export class MemoryRateLimitStore implements RateLimitStore {

@@ -119,7 +119,7 @@ type RedisWithScript = Redis & {
  * Sliding-window counters in Redis.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const store = new RedisRateLimitStore({
  *   url: "redis://127.0.0.1:6379",
  *   keyPrefix: "items-api:",

@@ -54,7 +54,7 @@ export interface OidcKeyStoreOptions {
  * `kid`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const keys = new OidcKeyStore({ issuer: "https://id.example.com", clock: systemClock });
  * keys.start(); // not awaited: startup never waits for the provider
  * await jwtVerify(token, keys.resolver, { algorithms: ["RS256"] });

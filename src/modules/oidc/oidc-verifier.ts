@@ -66,7 +66,7 @@ export type VerifyOutcome =
  * Verifies provider tokens against the provider's keys and caches the verified ones.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const verifier = new OidcTokenVerifier(config.oidc, keys.resolver, systemClock);
  * const outcome = await verifier.verify(token);
  * if (outcome.ok) console.log(outcome.token.subject);

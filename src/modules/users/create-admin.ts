@@ -25,7 +25,7 @@ import { createUser } from "@/modules/users/users.service.ts";
  * @throws {ValidationError} for a bad username or password
  * @throws {ConflictError} when the username is taken
  * @example
- * ```ts
+ * ```ts ignore
  * const admin = await createAdmin(deps, "ops-admin", "a long and random passphrase");
  * ```
  */
