@@ -169,6 +169,11 @@ export function toIsoTimestamp(value: unknown): string {
   throw new TypeError(`Cannot read a timestamp from ${typeof value}`);
 }
 
+/** A timestamp column as a `Date` (UTC), whichever form the driver returned. */
+export function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(toIsoTimestamp(value));
+}
+
 /** Same as {@link toIsoTimestamp}, for nullable columns. */
 export function toIsoTimestampOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : toIsoTimestamp(value);

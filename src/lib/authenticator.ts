@@ -16,6 +16,28 @@ import type { Scope } from "@/lib/scopes.ts";
  */
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
+/**
+ * Record a credential's use unless it was recorded within {@link LAST_USED_WRITE_INTERVAL_MS}:
+ * `touch(staleBefore)` writes only where the stored `last_used_at` is older than `staleBefore`,
+ * so instances racing each other write about once per interval. A failure is only logged by
+ * `onError`: the request itself is authenticated.
+ */
+export async function recordUse(
+  now: Date,
+  lastUsedAt: Date | null,
+  touch: (staleBefore: Date) => Promise<unknown>,
+  onError: (error: unknown) => void,
+): Promise<void> {
+  if (lastUsedAt !== null && now.getTime() - lastUsedAt.getTime() < LAST_USED_WRITE_INTERVAL_MS) {
+    return;
+  }
+  try {
+    await touch(new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS));
+  } catch (error) {
+    onError(error);
+  }
+}
+
 /** How the caller authenticated (reported by `GET /auth/me`, counted in metrics). */
 export type AuthMethod = "session" | "oidc" | "api_key";
 

@@ -8,11 +8,7 @@
 import type { Context } from "hono";
 import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
-import {
-  LAST_USED_WRITE_INTERVAL_MS,
-  type Principal,
-  type TokenAuthenticator,
-} from "@/lib/authenticator.ts";
+import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { hashToken } from "@/lib/tokens.ts";
@@ -38,18 +34,13 @@ export function createApiKeyAuthenticator(
       const now = clock.now();
       if (!found || !found.user.activated) return undefined;
       if (found.expiresAt !== null && found.expiresAt.getTime() <= now.getTime()) return undefined;
-      if (
-        found.lastUsedAt === null ||
-        now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_WRITE_INTERVAL_MS
-      ) {
-        const staleBefore = new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS);
-        try {
-          await touchApiKey(db, found.id, now, staleBefore);
-        } catch (error) {
-          // Bookkeeping only: the request itself is authenticated.
-          log.warning("Could not record API key use: {error}", { api_key_id: found.id, error });
-        }
-      }
+      await recordUse(
+        now,
+        found.lastUsedAt,
+        (staleBefore) => touchApiKey(db, found.id, now, staleBefore),
+        (error) =>
+          log.warning("Could not record API key use: {error}", { api_key_id: found.id, error }),
+      );
       c.var.deps.metrics.apiKeyRequests.inc({ key_id: String(found.id) });
       return {
         user: found.user,

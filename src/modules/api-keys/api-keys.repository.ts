@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Queryable, toIsoTimestamp, UniqueViolationError } from "@/db/database.ts";
+import { type Queryable, toDate, toIsoTimestamp, UniqueViolationError } from "@/db/database.ts";
 import type { RoleName } from "@/lib/app-env.ts";
 import { ConflictError } from "@/lib/errors.ts";
 import { parseScopeClaim, type Scope } from "@/lib/scopes.ts";
@@ -126,10 +126,6 @@ interface ApiKeyWithUserRow {
   role_id: number;
   role_name: RoleName;
   activated: number;
-}
-
-function toDate(value: unknown): Date {
-  return value instanceof Date ? value : new Date(toIsoTimestamp(value));
 }
 
 /** One indexed lookup: the key holding this digest, joined with its owner and role. */

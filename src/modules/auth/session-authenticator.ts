@@ -7,17 +7,11 @@
 import type { Context } from "hono";
 import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
-import {
-  LAST_USED_WRITE_INTERVAL_MS,
-  type Principal,
-  type TokenAuthenticator,
-} from "@/lib/authenticator.ts";
+import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import { hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
 import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.repository.ts";
-
-export { LAST_USED_WRITE_INTERVAL_MS };
 
 /** Options of {@link createSessionAuthenticator}. */
 export interface SessionAuthenticatorOptions {
@@ -39,18 +33,16 @@ export function createSessionAuthenticator(
       if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {
         return undefined;
       }
-      if (now.getTime() - found.lastUsedAt.getTime() >= LAST_USED_WRITE_INTERVAL_MS) {
-        const staleBefore = new Date(now.getTime() - LAST_USED_WRITE_INTERVAL_MS);
-        try {
-          await touchSession(db, found.sessionId, now, staleBefore);
-        } catch (error) {
-          // Bookkeeping only: the request itself is authenticated.
+      await recordUse(
+        now,
+        found.lastUsedAt,
+        (staleBefore) => touchSession(db, found.sessionId, now, staleBefore),
+        (error) =>
           log.warning("Could not record session use: {error}", {
             session_id: found.sessionId,
             error,
-          });
-        }
-      }
+          }),
+      );
       return {
         user: found.user,
         method: "session",

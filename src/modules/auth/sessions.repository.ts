@@ -4,12 +4,8 @@
  *
  * @module
  */
-import { type Queryable, toIsoTimestamp } from "@/db/database.ts";
+import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import type { RoleName } from "@/lib/app-env.ts";
-
-function toDate(value: unknown): Date {
-  return value instanceof Date ? value : new Date(toIsoTimestamp(value));
-}
 
 /** A new session's token digests, lifetimes and device details. */
 export interface NewSession {
