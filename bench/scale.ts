@@ -7,8 +7,14 @@
  * on SQLite (one event loop serves both).
  *
  * Writes `bench/results/scale.json` and `bench/results/scale.md` (BENCH_OUT to change the
- * folder). BENCH_SCALE_SECONDS (2) sets the time per shape and client count;
- * BENCH_SCALE_DIALECTS (`mysql,sqlite`) which databases to run.
+ * folder), keeping the results of other sizes and dialects from earlier runs. BENCH_SCALE_SECONDS
+ * (2) sets the time per shape and client count; BENCH_SCALE_DIALECTS (`mysql,sqlite`) which
+ * databases to run. BENCH_SCALE_KEEP=1 keeps the seeded databases (MySQL
+ * `items_bench_scale_keep_<items>`, SQLite `$TMPDIR/items-api-scale-<items>.db`) and reuses them
+ * on the next run of the same size instead of seeding again.
+ *
+ * At millions of rows the MySQL numbers depend on whether the working set fits InnoDB's buffer
+ * pool (128 MiB by default, far below a production setting): the results record its size.
  *
  * @module
  */
@@ -16,9 +22,10 @@ import mysql from "mysql2/promise";
 import { openDatabase } from "@/db/open.ts";
 import { migrate } from "@/db/migrate.ts";
 import { cursorCodec, type CursorPosition } from "@/lib/cursor.ts";
-import { listScope, sortSpec } from "@/lib/pagination.ts";
-import { ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS } from "@/modules/items/items.repository.ts";
-import { seedScale } from "./scale-seed.ts";
+import { listScope } from "@/lib/pagination.ts";
+import { type ItemSortKey, itemSortSpec } from "@/modules/items/items.sorts.ts";
+import type { Database } from "@/db/database.ts";
+import { type ScaleSeed, seedScale } from "./scale-seed.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const SECRET_KEY = "bench-scale-secret-key-at-least-32-characters";
@@ -30,6 +37,7 @@ const MYSQL_URL = Deno.env.get("BENCH_MYSQL_URL") ?? "mysql://root@127.0.0.1:330
 const DIALECTS = (Deno.env.get("BENCH_SCALE_DIALECTS") ?? "mysql,sqlite").split(",");
 const OUT = Deno.env.get("BENCH_OUT") ?? `${ROOT}bench/results`;
 const LIST_QUERY_TIMEOUT = "2s";
+const KEEP = Deno.env.get("BENCH_SCALE_KEEP") === "1";
 
 function log(message: string) {
   console.error(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -111,12 +119,7 @@ function mint(
   position: CursorPosition,
   filters: Record<string, string | number> = {},
 ) {
-  const spec = sortSpec(
-    sort === "id" ? undefined : sort as "name",
-    ITEM_SORT_COLUMNS,
-    ITEM_TIMESTAMP_FIELDS,
-    "items.id",
-  );
+  const spec = itemSortSpec(sort === "id" ? undefined : sort as ItemSortKey);
   return cursorCodec(SECRET_KEY).encode(listScope("items", spec, filters), position);
 }
 
@@ -209,38 +212,70 @@ async function shapes(userId: number, itemId: number): Promise<Shape[]> {
 
 interface DialectResult {
   dialect: string;
-  seed_seconds: number;
+  items: number;
+  users: number;
+  /** Undefined when an earlier run's kept database was reused. */
+  seed_seconds?: number | undefined;
+  /** InnoDB's buffer pool (MySQL). */
+  buffer_pool_mib?: number | undefined;
+  /** When this dialect and size ran. */
+  at: string;
   shapes: Array<Shape & { one: Stats; eight: Stats }>;
   livez?: { idle: Stats; during_lists: Stats; list_mix: Stats };
 }
 
-async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
+/** Where a dialect's data lives, whether it is seeded already, and how to clean up. */
+async function prepareDatabase(
+  dialect: "mysql" | "sqlite",
+): Promise<{ url: string; cleanup: () => Promise<void> }> {
   const random = Array.from(
     crypto.getRandomValues(new Uint8Array(4)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (dialect === "mysql") {
-    const name = `items_bench_scale_${random}`;
-    const admin = await mysql.createConnection({ uri: MYSQL_URL });
-    await admin.query(
-      `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-    );
-    await admin.end();
-    const server = new URL(MYSQL_URL);
-    server.pathname = `/${name}`;
-    url = server.toString();
-    cleanup = async () => {
+  if (dialect === "sqlite") {
+    if (KEEP) {
+      const dir = Deno.env.get("TMPDIR") ?? "/tmp";
+      return { url: `sqlite:${dir}/items-api-scale-${ITEMS}.db`, cleanup: async () => {} };
+    }
+    const dir = await Deno.makeTempDir({ prefix: "items-api-scale-" });
+    return { url: `sqlite:${dir}/scale.db`, cleanup: () => Deno.remove(dir, { recursive: true }) };
+  }
+  const name = KEEP ? `items_bench_scale_keep_${ITEMS}` : `items_bench_scale_${random}`;
+  const admin = await mysql.createConnection({ uri: MYSQL_URL });
+  await admin.query(
+    `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+  );
+  await admin.end();
+  const server = new URL(MYSQL_URL);
+  server.pathname = `/${name}`;
+  return {
+    url: server.toString(),
+    cleanup: KEEP ? async () => {} : async () => {
       const conn = await mysql.createConnection({ uri: MYSQL_URL });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
-    };
-  } else {
-    const dir = await Deno.makeTempDir({ prefix: "items-api-scale-" });
-    url = `sqlite:${dir}/scale.db`;
-    cleanup = () => Deno.remove(dir, { recursive: true });
-  }
+    },
+  };
+}
+
+/** A kept database seeded by an earlier run of this size, or undefined. */
+async function earlierSeed(db: Database): Promise<ScaleSeed | undefined> {
+  const [items] = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM items");
+  if (Number(items?.n) !== ITEMS) return undefined;
+  const [users] = await db.query<{ first: number; n: number }>(
+    "SELECT MIN(id) AS first, COUNT(*) AS n FROM users WHERE username LIKE 'scale%'",
+  );
+  return { firstUserId: Number(users?.first), users: Number(users?.n), items: ITEMS };
+}
+
+/** InnoDB's buffer pool size in MiB (what decides whether a list reads from memory). */
+async function bufferPoolMib(db: Database): Promise<number> {
+  const [row] = await db.query<{ size: number }>("SELECT @@innodb_buffer_pool_size AS size");
+  return Math.round(Number(row?.size) / 2 ** 20);
+}
+
+async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
+  const { url, cleanup } = await prepareDatabase(dialect);
   const children: Deno.ChildProcess[] = [];
   try {
     const db = await openDatabase({
@@ -251,15 +286,24 @@ async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
       listQueryTimeoutMs: 600_000,
     });
     await migrate(db);
-    log(`${dialect}: seeding ${ITEMS} items over ${USERS} users`);
-    const t0 = performance.now();
-    const seeded = await seedScale(db, {
-      users: USERS,
-      items: ITEMS,
-      progress: (n) => n % 500_000 === 0 && log(`${dialect}: ${n} items`),
-    });
-    const seedSeconds = round((performance.now() - t0) / 1000, 1);
-    log(`${dialect}: seeded in ${seedSeconds} s`);
+    const kept = KEEP ? await earlierSeed(db) : undefined;
+    let seeded: ScaleSeed;
+    let seedSeconds: number | undefined;
+    if (kept) {
+      log(`${dialect}: reusing the ${ITEMS} items seeded by an earlier run`);
+      seeded = kept;
+    } else {
+      log(`${dialect}: seeding ${ITEMS} items over ${USERS} users`);
+      const t0 = performance.now();
+      seeded = await seedScale(db, {
+        users: USERS,
+        items: ITEMS,
+        progress: (n) => n % 500_000 === 0 && log(`${dialect}: ${n} items`),
+      });
+      seedSeconds = round((performance.now() - t0) / 1000, 1);
+      log(`${dialect}: seeded in ${seedSeconds} s`);
+    }
+    const bufferPool = dialect === "mysql" ? await bufferPoolMib(db) : undefined;
     await db.close();
 
     const port = freePort();
@@ -295,7 +339,15 @@ async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
     });
     const token = (await login.json() as { access_token: string }).access_token;
 
-    const result: DialectResult = { dialect, seed_seconds: seedSeconds, shapes: [] };
+    const result: DialectResult = {
+      dialect,
+      items: ITEMS,
+      users: seeded.users,
+      seed_seconds: seedSeconds,
+      buffer_pool_mib: bufferPool,
+      at: new Date().toISOString(),
+      shapes: [],
+    };
     // Bulk inserts leave gaps in AUTO_INCREMENT ids: take a real one from the middle.
     const middle = await fetch(
       `${base}/items?limit=1&cursor=${
@@ -365,20 +417,24 @@ async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
 
 function table(results: DialectResult[]): string {
   const lines = [
-    `# Lists at scale: ${ITEMS.toLocaleString("en")} items over ${
-      USERS.toLocaleString("en")
-    } users`,
+    "# Lists at scale",
     "",
-    `Written by \`deno task bench:scale\` on ${
-      new Date().toISOString()
-    }; ${SECONDS} s per shape and ` +
-    `client count; LIST_QUERY_TIMEOUT=${LIST_QUERY_TIMEOUT}. The machine is shared: read the ` +
-    "shape of the numbers, not their last digit.",
+    `Written by \`deno task bench:scale\`; ${SECONDS} s per shape and client count; ` +
+    `LIST_QUERY_TIMEOUT=${LIST_QUERY_TIMEOUT}. The machine is shared: read the shape of the ` +
+    "numbers, not their last digit.",
     "",
   ];
   for (const r of results) {
+    const seeded = r.seed_seconds === undefined
+      ? "seeded by an earlier run"
+      : `seeded in ${r.seed_seconds} s`;
+    const pool = r.buffer_pool_mib === undefined
+      ? ""
+      : `, InnoDB buffer pool ${r.buffer_pool_mib.toLocaleString("en")} MiB`;
     lines.push(
-      `## ${r.dialect === "mysql" ? "MariaDB" : "SQLite"} (seeded in ${r.seed_seconds} s)`,
+      `## ${r.dialect === "mysql" ? "MariaDB" : "SQLite"}: ${
+        r.items.toLocaleString("en")
+      } items over ${r.users.toLocaleString("en")} users (${seeded}${pool}; run ${r.at})`,
       "",
       "| shape | status | 1 client p50 | p99 | rps | 8 clients p50 | p99 | rps |",
       "|---|---|---|---|---|---|---|---|",
@@ -403,29 +459,32 @@ function table(results: DialectResult[]): string {
   return lines.join("\n");
 }
 
-// A run of some dialects keeps the others' results from the last run of the same size.
+// A run keeps the results of the other dialects and sizes from earlier runs.
 let results: DialectResult[] = [];
 try {
   const previous = JSON.parse(await Deno.readTextFile(`${OUT}/scale.json`)) as {
-    items: number;
+    items?: number;
+    users?: number;
+    at?: string;
     results: DialectResult[];
   };
-  if (previous.items === ITEMS) {
-    results = previous.results.filter((r) => !DIALECTS.includes(r.dialect));
-  }
+  results = previous.results
+    .map((r) => ({
+      ...r,
+      items: r.items ?? previous.items,
+      users: r.users ?? previous.users,
+      at: r.at ?? previous.at,
+    }))
+    .filter((r) => r.items !== ITEMS || !DIALECTS.includes(r.dialect));
 } catch {
   // no previous results
 }
 for (const dialect of DIALECTS) results.push(await runDialect(dialect as "mysql" | "sqlite"));
-results.sort((a, b) => a.dialect.localeCompare(b.dialect));
+results.sort((a, b) => a.items - b.items || a.dialect.localeCompare(b.dialect));
 await Deno.mkdir(OUT, { recursive: true });
 await Deno.writeTextFile(
   `${OUT}/scale.json`,
-  JSON.stringify(
-    { items: ITEMS, users: USERS, seconds: SECONDS, at: new Date().toISOString(), results },
-    null,
-    2,
-  ) + "\n",
+  JSON.stringify({ seconds: SECONDS, results }, null, 2) + "\n",
 );
 await Deno.writeTextFile(`${OUT}/scale.md`, table(results));
 // Committed beside the code: in the repository's format, so `deno fmt --check` stays clean.

@@ -9,18 +9,11 @@ import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import type { Database, SqlValue, StatementOptions } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
-import { type ListWindow, sortSpec } from "@/lib/pagination.ts";
-import {
-  ITEM_SORT_COLUMNS,
-  ITEM_TIMESTAMP_FIELDS,
-  type ItemSortKey,
-  listItems,
-} from "@/modules/items/items.repository.ts";
-import {
-  listUsers,
-  USER_SORT_COLUMNS,
-  USER_TIMESTAMP_FIELDS,
-} from "@/modules/users/users.repository.ts";
+import type { ListWindow } from "@/lib/pagination.ts";
+import { listItems } from "@/modules/items/items.repository.ts";
+import { ITEM_SORTS, type ItemSortKey, itemSortSpec } from "@/modules/items/items.sorts.ts";
+import { listUsers } from "@/modules/users/users.repository.ts";
+import { USER_SORTS, type UserSortKey, userSortSpec } from "@/modules/users/users.sorts.ts";
 import { seedScale } from "../bench/scale-seed.ts";
 
 interface Recorded {
@@ -112,16 +105,13 @@ async function explain(
   }
 }
 
-const ITEM_SORTS: ItemSortKey[] = [
-  "id",
-  "-id",
-  "name",
-  "-name",
-  "created_at",
-  "-created_at",
-  "updated_at",
-  "-updated_at",
-];
+/** Every `sort` value of a list: each field of its sorts object, both directions. */
+function sortKeys<F extends string>(sorts: Record<F, unknown>): Array<F | `-${F}`> {
+  return (Object.keys(sorts) as F[]).flatMap((field) => [field, `-${field}` as const]);
+}
+
+const ITEM_SORT_KEYS: ItemSortKey[] = sortKeys(ITEM_SORTS);
+const USER_SORT_KEYS: UserSortKey[] = sortKeys(USER_SORTS);
 
 function cursorFor(sort: string): CursorPosition {
   if (sort.endsWith("id")) return [5_000];
@@ -139,7 +129,7 @@ for (const dialect of DIALECTS) {
         ["first page", { offset: 0 }],
         ["page 50", { offset: 980 }],
       ];
-      for (const sort of ITEM_SORTS) {
+      for (const sort of ITEM_SORT_KEYS) {
         for (const userId of [undefined, seeded.firstUserId + 7]) {
           for (
             const [label, window] of [
@@ -152,7 +142,7 @@ for (const dialect of DIALECTS) {
               const { db, statements } = recording(database.db);
               await listItems(db, {
                 userId,
-                sort: sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, "items.id"),
+                sort: itemSortSpec(sort),
                 window,
                 limit: 20,
                 serverTimeoutMs: 5_000,
@@ -169,7 +159,7 @@ for (const dialect of DIALECTS) {
           const { db, statements } = recording(database.db);
           await listItems(db, {
             description: "notebook",
-            sort: sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, "items.id"),
+            sort: itemSortSpec(sort),
             window: { offset: 0 },
             limit: 20,
             serverTimeoutMs: 5_000,
@@ -184,7 +174,7 @@ for (const dialect of DIALECTS) {
           const { db, statements } = recording(database.db);
           await listItems(db, {
             q: ["k042"],
-            sort: sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, "items.id"),
+            sort: itemSortSpec(sort),
             window: { offset: 0 },
             limit: 20,
             serverTimeoutMs: 5_000,
@@ -207,9 +197,7 @@ for (const dialect of DIALECTS) {
           }
         });
       }
-      for (
-        const sort of ["id", "-id", "username", "-username", "created_at", "-created_at"] as const
-      ) {
+      for (const sort of USER_SORT_KEYS) {
         for (const filter of [{}, { roleId: 2 }, { activated: true }]) {
           for (const [label, window] of windows) {
             const shape = `users sort=${sort} ${JSON.stringify(filter)} ${label}`;
@@ -217,7 +205,7 @@ for (const dialect of DIALECTS) {
               const { db, statements } = recording(database.db);
               await listUsers(db, {
                 ...filter,
-                sort: sortSpec(sort, USER_SORT_COLUMNS, USER_TIMESTAMP_FIELDS, "u.id"),
+                sort: userSortSpec(sort),
                 window,
                 limit: 20,
                 serverTimeoutMs: 5_000,

@@ -41,15 +41,36 @@ export const PageQuerySchema = z.object({
   }),
 });
 
+/** A field `sort` may name: its column, as the list statements qualify it, and its values. */
+export interface SortField {
+  column: string;
+  /** Cursor values are ISO timestamps, bound as dates. */
+  timestamp?: boolean;
+  /** No two rows share a value (a unique index): the order has no ties to break by id. */
+  unique?: boolean;
+}
+
 /**
- * A `sort` query parameter over `fields`: `name` ascending, `-name` descending.
+ * Every field a list may be sorted by, `id` among them: the one object a resource writes
+ * (`<resource>.sorts.ts`), from which its `sort` parameter ({@link sortParam}), ORDER BY and
+ * cursors ({@link sortSpec}) derive.
+ */
+export type SortFields<F extends string> = Readonly<Record<F | "id", SortField>>;
+
+/**
+ * A `sort` query parameter over the fields of `sorts`: `name` ascending, `-name` descending.
  *
  * @example
  * ```ts
- * const ItemsQuery = PageQuerySchema.extend({ sort: sortParam(["id", "name", "created_at"]) });
+ * import { PageQuerySchema, sortParam } from "@/lib/pagination.ts";
+ *
+ * const SORTS = { id: { column: "id" }, name: { column: "name" } } as const;
+ * const ItemsQuery = PageQuerySchema.extend({ sort: sortParam(SORTS) });
+ * ItemsQuery.parse({ sort: "-name" }).sort; // "-name"
  * ```
  */
-export function sortParam<const F extends string>(fields: readonly [F, ...F[]]) {
+export function sortParam<F extends string>(sorts: SortFields<F>) {
+  const fields = Object.keys(sorts);
   const values = fields.flatMap((f) => [f, `-${f}`]) as [string, ...string[]];
   return z.enum(values).optional().openapi({
     param: { name: "sort", in: "query" },
@@ -131,34 +152,31 @@ export interface SortSpec {
 }
 
 /**
- * Resolve a validated `sort` value against the allow-list of `columns`.
+ * Resolve a validated `sort` value against the fields of `sorts` (absent: by id).
  *
  * @example
  * ```ts
- * const spec = sortSpec<"id" | "created_at">("-created_at", { id: "id", created_at: "created_at" }, ["created_at"]);
- * orderBy(spec); // "created_at DESC, id DESC"
+ * import { orderBy, sortSpec } from "@/lib/pagination.ts";
+ *
+ * const SORTS = { id: { column: "id" }, created_at: { column: "created_at", timestamp: true } };
+ * orderBy(sortSpec("-created_at", SORTS)); // "created_at DESC, id DESC"
  * ```
  */
 export function sortSpec<F extends string>(
   sort: F | `-${F}` | undefined,
-  columns: Record<F, string>,
-  timestampFields: readonly F[] = [],
-  idColumn = "id",
-  uniqueFields: readonly F[] = [],
+  sorts: SortFields<F>,
 ): SortSpec {
   const descending = sort?.startsWith("-") ?? false;
-  const field = (sort === undefined ? undefined : descending ? sort.slice(1) : sort) as
-    | F
-    | undefined;
-  const column = field === undefined ? idColumn : columns[field];
+  const name = (sort === undefined ? "id" : descending ? sort.slice(1) : sort) as F | "id";
+  const field = sorts[name];
   return {
     key: sort ?? "id",
-    column,
-    idColumn,
+    column: field.column,
+    idColumn: sorts.id.column,
     descending,
-    byId: column === idColumn,
-    timestamp: field !== undefined && timestampFields.includes(field),
-    unique: field !== undefined && uniqueFields.includes(field),
+    byId: name === "id",
+    timestamp: field.timestamp ?? false,
+    unique: field.unique ?? false,
   };
 }
 

@@ -4,31 +4,28 @@ import type {
   ListApiKeysRoute,
   RevokeApiKeyRoute,
 } from "@/modules/api-keys/api-keys.routes.ts";
-import { toApiKeyBody } from "@/modules/api-keys/api-keys.schemas.ts";
 import * as service from "@/modules/api-keys/api-keys.service.ts";
 
 export const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { record, key } = await service.createApiKey(c.var.deps, c.var.user, {
+  const { apiKey, key } = await service.createApiKey(c.var.deps, c.var.user, {
     name: body.name,
     scopes: body.scopes,
     expiresAt: body.expires_at,
   });
-  c.header("Location", `/auth/api-keys/${record.id}`);
+  c.header("Location", `/auth/api-keys/${apiKey.id}`);
   // The one response that carries the key: never stored by a cache.
   c.header("Cache-Control", "no-store");
-  return c.json({ ...toApiKeyBody(record), key }, 201);
+  return c.json({ ...apiKey, key }, 201);
 };
 
 export const listApiKeys: AppRouteHandler<ListApiKeysRoute> = async (c) => {
   const { user_id } = c.req.valid("query");
-  const keys = await service.listApiKeys(c.var.deps, c.var.user, user_id);
-  return c.json(keys.map(toApiKeyBody), 200);
+  return c.json(await service.listApiKeys(c.var.deps, c.var.user, user_id), 200);
 };
 
 export const revokeApiKey: AppRouteHandler<RevokeApiKeyRoute> = async (c) => {
   const { key_id } = c.req.valid("param");
   await service.revokeApiKey(c.var.deps, c.var.user, key_id);
-  c.var.deps.metrics.apiKeyRequests.remove({ key_id: String(key_id) });
   return c.body(null, 204);
 };

@@ -1,26 +1,18 @@
 /**
  * All SQL about API keys. Keys appear here only as SHA-256 hex digests (and their first 12
- * characters, which identify a key to its owner but cannot be replayed). Name uniqueness per
- * owner is the unique constraint `(user_id, name)`; a violation becomes a 409 here.
+ * characters, which identify a key to its owner but cannot be replayed). Listed keys come back
+ * in their API shape, {@link ApiKey}. Name uniqueness per owner is the unique constraint
+ * `(user_id, name)`; a violation surfaces as the database's `UniqueViolationError`, which the
+ * service turns into a 409.
  *
  * @module
  */
-import { type Queryable, toDate, toIsoTimestamp, UniqueViolationError } from "@/db/database.ts";
+import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import type { RoleName } from "@/lib/app-env.ts";
-import { ConflictError } from "@/lib/errors.ts";
 import { parseScopeClaim, type Scope } from "@/lib/scopes.ts";
+import type { ApiKey } from "@/modules/api-keys/api-keys.schemas.ts";
 
-/** An API key as its owner sees it (never the key itself). */
-export interface ApiKeyRecord {
-  id: number;
-  userId: number;
-  name: string;
-  prefix: string;
-  scopes: Scope[];
-  createdAt: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-}
+export type { ApiKey };
 
 /** A new key's digest and details. */
 export interface NewApiKey {
@@ -46,33 +38,33 @@ interface ApiKeyRow {
 
 const COLUMNS = "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at";
 
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+function toApiKey(row: ApiKeyRow): ApiKey {
   return {
     id: Number(row.id),
-    userId: Number(row.user_id),
     name: row.name,
     prefix: row.prefix,
     scopes: parseScopeClaim(row.scopes),
-    createdAt: toIsoTimestamp(row.created_at),
-    lastUsedAt: row.last_used_at === null ? null : toIsoTimestamp(row.last_used_at),
-    expiresAt: row.expires_at === null ? null : toIsoTimestamp(row.expires_at),
+    created_at: toIsoTimestamp(row.created_at),
+    last_used_at: row.last_used_at === null ? null : toIsoTimestamp(row.last_used_at),
+    expires_at: row.expires_at === null ? null : toIsoTimestamp(row.expires_at),
   };
 }
 
-/** Insert a key; 409 when the owner already has one of that name. Returns its id. */
-export async function insertApiKey(db: Queryable, key: NewApiKey): Promise<number> {
-  try {
-    const { insertId } = await db.execute(
-      "INSERT INTO api_keys (user_id, name, key_hash, prefix, scopes, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-      [key.userId, key.name, key.keyHash, key.prefix, key.scopes.join(" "), key.now, key.expiresAt],
-    );
-    return insertId;
-  } catch (error) {
-    if (error instanceof UniqueViolationError) {
-      throw new ConflictError(`An API key named "${key.name}" already exists for this user`);
-    }
-    throw error;
-  }
+/** Insert a key and return it (`UniqueViolationError` when the owner has one of that name). */
+export async function insertApiKey(db: Queryable, key: NewApiKey): Promise<ApiKey> {
+  const { insertId } = await db.execute(
+    "INSERT INTO api_keys (user_id, name, key_hash, prefix, scopes, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+    [key.userId, key.name, key.keyHash, key.prefix, key.scopes.join(" "), key.now, key.expiresAt],
+  );
+  return {
+    id: insertId,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: [...key.scopes],
+    created_at: key.now.toISOString(),
+    last_used_at: null,
+    expires_at: key.expiresAt?.toISOString() ?? null,
+  };
 }
 
 /** How many keys a user holds (expired ones included: they still have a name and a slot). */
@@ -85,7 +77,7 @@ export async function countUserApiKeys(db: Queryable, userId: number): Promise<n
 }
 
 /** A user's keys, oldest first. */
-export async function listUserApiKeys(db: Queryable, userId: number): Promise<ApiKeyRecord[]> {
+export async function listUserApiKeys(db: Queryable, userId: number): Promise<ApiKey[]> {
   const rows = await db.query<ApiKeyRow>(
     `SELECT ${COLUMNS} FROM api_keys WHERE user_id = ? ORDER BY id`,
     [userId],

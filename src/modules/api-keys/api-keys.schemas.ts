@@ -2,7 +2,6 @@ import { z } from "@hono/zod-openapi";
 import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
 import { timestamp } from "@/lib/openapi.ts";
 import { type Scope, SCOPE_NAMES } from "@/lib/scopes.ts";
-import type { ApiKeyRecord } from "@/modules/api-keys/api-keys.repository.ts";
 
 const ScopeName = z.enum(SCOPE_NAMES as [Scope, ...Scope[]]).openapi({ example: "items:read" });
 
@@ -53,6 +52,8 @@ export const CreatedApiKeySchema = ApiKeySchema.extend({
     description: "The key itself, shown only in this response: send it as `Bearer <key>`",
   }),
 }).openapi("CreatedApiKey");
+/** A key as its owner sees it (never the key itself). */
+export type ApiKey = z.infer<typeof ApiKeySchema>;
 
 export const ListApiKeysQuerySchema = z.object({
   user_id: idParam("user_id", {
@@ -64,16 +65,3 @@ export const ListApiKeysQuerySchema = z.object({
 export const ApiKeyIdParamsSchema = z.object({
   key_id: idParam("key_id", { in: "path", max: BIG_SERIAL_MAX }),
 });
-
-/** The response body of a key. */
-export function toApiKeyBody(key: ApiKeyRecord): z.infer<typeof ApiKeySchema> {
-  return {
-    id: key.id,
-    name: key.name,
-    prefix: key.prefix,
-    scopes: key.scopes,
-    created_at: key.createdAt,
-    last_used_at: key.lastUsedAt,
-    expires_at: key.expiresAt,
-  };
-}

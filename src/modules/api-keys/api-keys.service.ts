@@ -4,18 +4,19 @@
  *
  * @module
  */
+import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { type Scope, scopesOfRole } from "@/lib/scopes.ts";
 import { generateToken, hashToken } from "@/lib/tokens.ts";
 import {
-  type ApiKeyRecord,
+  type ApiKey,
   countUserApiKeys,
   deleteApiKey,
   insertApiKey,
   listUserApiKeys,
 } from "@/modules/api-keys/api-keys.repository.ts";
-import { findUserById, lockUser } from "@/modules/users/users.service.ts";
+import { getUser, lockUser } from "@/modules/users/users.service.ts";
 
 /** What every key starts with, so secret scanners can recognise a leaked one. */
 export const API_KEY_PREFIX = "iak_";
@@ -31,9 +32,9 @@ const SHOWN_PREFIX_LENGTH = 12;
 
 type Deps = Pick<AppDeps, "db" | "clock" | "config">;
 
-/** A created key's record and the key itself (returned once). */
+/** A created key and the key itself (returned once). */
 export interface CreatedApiKey {
-  record: ApiKeyRecord;
+  apiKey: ApiKey;
   key: string;
 }
 
@@ -71,33 +72,30 @@ export async function createApiKey(
   const keyHash = await hashToken(key);
   const max = deps.config.auth.maxApiKeysPerUser;
   const prefix = key.slice(0, SHOWN_PREFIX_LENGTH);
-  const id = await deps.db.transaction(async (tx) => {
+  const apiKey = await deps.db.transaction(async (tx) => {
     // One creation per user at a time, so concurrent requests cannot pass the bound together.
     await lockUser(tx, owner.id);
     if (await countUserApiKeys(tx, owner.id) >= max) {
       throw new ConflictError(`A user holds at most ${max} API keys; revoke one first`);
     }
-    return await insertApiKey(tx, {
-      userId: owner.id,
-      name: request.name,
-      keyHash,
-      prefix,
-      scopes,
-      now,
-      expiresAt: request.expiresAt ?? null,
-    });
+    try {
+      return await insertApiKey(tx, {
+        userId: owner.id,
+        name: request.name,
+        keyHash,
+        prefix,
+        scopes,
+        now,
+        expiresAt: request.expiresAt ?? null,
+      });
+    } catch (error) {
+      if (error instanceof UniqueViolationError) {
+        throw new ConflictError(`An API key named "${request.name}" already exists for this user`);
+      }
+      throw error;
+    }
   });
-  const record: ApiKeyRecord = {
-    id,
-    userId: owner.id,
-    name: request.name,
-    prefix,
-    scopes,
-    createdAt: now.toISOString(),
-    lastUsedAt: null,
-    expiresAt: request.expiresAt?.toISOString() ?? null,
-  };
-  return { record, key };
+  return { apiKey, key };
 }
 
 /** The keys `actor` asks for: their own, or (admins only) another user's. */
@@ -105,21 +103,29 @@ export async function listApiKeys(
   deps: Deps,
   actor: AuthUser,
   userId: number | undefined,
-): Promise<ApiKeyRecord[]> {
+): Promise<ApiKey[]> {
   const target = userId ?? actor.id;
   if (target !== actor.id) {
     if (actor.role !== "admin") {
       throw new ForbiddenError("Only admins may list another user's keys");
     }
-    if (!await findUserById(deps.db, target)) throw new NotFoundError("User not found");
+    await getUser(deps, target); // 404 when there is no such user
   }
   return await listUserApiKeys(deps.db, target);
 }
 
-/** Revoke a key of `actor` (any key, for admins); another user's key is 404 to non-admins. */
-export async function revokeApiKey(deps: Deps, actor: AuthUser, keyId: number): Promise<void> {
+/**
+ * Revoke a key of `actor` (any key, for admins); another user's key is 404 to non-admins. Its
+ * request counter goes with it.
+ */
+export async function revokeApiKey(
+  deps: Deps & Pick<AppDeps, "metrics">,
+  actor: AuthUser,
+  keyId: number,
+): Promise<void> {
   const deleted = actor.role === "admin"
     ? await deleteApiKey(deps.db, keyId)
     : await deleteApiKey(deps.db, keyId, actor.id);
   if (!deleted) throw new NotFoundError("API key not found");
+  deps.metrics.apiKeyRequests.remove({ key_id: String(keyId) });
 }

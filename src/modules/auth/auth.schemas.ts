@@ -62,6 +62,7 @@ export const SessionSchema = z.object({
     description: "The session of the token used for this request",
   }),
 }).openapi("Session");
+export type Session = z.infer<typeof SessionSchema>;
 
 export const SessionIdParamsSchema = z.object({
   session_id: idParam("session_id", { in: "path", max: BIG_SERIAL_MAX }),

@@ -1,25 +1,29 @@
 /**
- * Login, session issue and refresh-token rotation. Handlers call these; every outcome is one
- * value, so metrics and rate limiting hook in at a single place.
+ * Login, session issue, refresh-token rotation and a user's own sessions. Every outcome is
+ * one value, counted in the auth metrics here; the handlers add only the HTTP-level login
+ * throttle around {@link login}.
  *
  * @module
  */
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
+import { NotFoundError, UnauthorizedError } from "@/lib/errors.ts";
 import { getAppLogger } from "@/lib/logger.ts";
 import type { HashOptions } from "@/lib/passwords.ts";
 import { isUsername } from "@/lib/usernames.ts";
 import { generateToken, hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
 import {
   deleteSession,
+  deleteUserSessions,
   evictOldestSessions,
   findRefreshState,
   findSessionIdByRefreshHash,
   insertSession,
+  listUserSessions,
   lockSession,
   rotateSessionTokens,
 } from "@/modules/auth/sessions.repository.ts";
-import type { TokenResponse } from "@/modules/auth/auth.schemas.ts";
+import type { Session, TokenResponse } from "@/modules/auth/auth.schemas.ts";
 import {
   findUserWithHashByUsername,
   lockUser,
@@ -36,6 +40,9 @@ export const USER_AGENT_MAX_LENGTH = 255;
 export { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
 /** Longest client address kept (an IPv6 text form fits). */
 const IP_MAX_LENGTH = 45;
+
+/** The detail of every failed login (the reference app's wording). */
+export const INVALID_CREDENTIALS = "Invalid credentials";
 
 /** What a login attempt came to; every failure answers the same 401. */
 export type LoginOutcome = "success" | "unknown_user" | "wrong_password" | "deactivated";
@@ -107,6 +114,23 @@ export async function checkCredentials(
 export interface Device {
   userAgent: string | undefined;
   ip: string | undefined;
+}
+
+/**
+ * `POST /auth/token`: check the credentials and open a session; 401 with one wording for
+ * every failure. Counts `auth_logins_total` by outcome.
+ */
+export async function login(
+  deps: Pick<AppDeps, "config" | "db" | "clock" | "passwords" | "metrics">,
+  credentials: { username: string; password: string },
+  device: Device,
+): Promise<TokenResponse> {
+  const check = await checkCredentials(deps, credentials.username, credentials.password, {
+    client: device.ip,
+  });
+  deps.metrics.authLogins.inc({ outcome: check.outcome === "success" ? "success" : "failure" });
+  if (check.outcome !== "success") throw new UnauthorizedError(INVALID_CREDENTIALS);
+  return await openSession(deps, check.user.id, device);
 }
 
 function tokenResponse(
@@ -183,6 +207,36 @@ export type RefreshResult =
  * concurrent refreshes succeeds and none deadlocks.
  */
 export async function refreshSession(
+  deps: Pick<AppDeps, "config" | "db" | "clock"> & Partial<Pick<AppDeps, "metrics">>,
+  refreshToken: string,
+): Promise<RefreshResult> {
+  const result = await rotate(deps, refreshToken);
+  const metrics = deps.metrics;
+  if (metrics) {
+    metrics.authRefreshes.inc({ outcome: result.outcome === "success" ? "success" : "failure" });
+    if (result.outcome === "reused") {
+      metrics.authRefreshReuse.inc();
+      metrics.authSessionsRevoked.inc({ reason: "reuse_detected" });
+    } else if (result.outcome === "deactivated") {
+      metrics.authSessionsRevoked.inc({ reason: "deactivated" });
+    }
+  }
+  return result;
+}
+
+/** `POST /auth/refresh`: new tokens for a refresh token; 401 for every failure. */
+export async function refresh(
+  deps: Pick<AppDeps, "config" | "db" | "clock" | "metrics">,
+  refreshToken: string,
+): Promise<TokenResponse> {
+  const result = await refreshSession(deps, refreshToken);
+  if (result.outcome !== "success") {
+    throw new UnauthorizedError("Invalid or expired refresh token", 'Bearer error="invalid_token"');
+  }
+  return result.tokens;
+}
+
+async function rotate(
   deps: Pick<AppDeps, "config" | "db" | "clock">,
   refreshToken: string,
 ): Promise<RefreshResult> {
@@ -238,4 +292,43 @@ export async function refreshSession(
     outcome: "success",
     tokens: tokenResponse(deps, result.userId, accessToken, nextRefreshToken),
   };
+}
+
+/** `POST /auth/logout`: end the session of this request. */
+export async function logout(deps: Pick<AppDeps, "db" | "metrics">, sessionId: number) {
+  if (await deleteSession(deps.db, sessionId)) {
+    deps.metrics.authSessionsRevoked.inc({ reason: "logout" });
+  }
+}
+
+/** `GET /auth/sessions`: the user's sessions, newest first, marking the current one. */
+export async function listSessions(
+  deps: Pick<AppDeps, "db" | "clock">,
+  userId: number,
+  currentSessionId: number,
+): Promise<Session[]> {
+  const sessions = await listUserSessions(deps.db, userId, deps.clock.now());
+  return sessions.map((session) => ({ ...session, current: session.id === currentSessionId }));
+}
+
+/** `DELETE /auth/sessions/{id}`: end one of the user's sessions; 404 when it is not theirs. */
+export async function revokeSession(
+  deps: Pick<AppDeps, "db" | "metrics">,
+  userId: number,
+  sessionId: number,
+): Promise<void> {
+  if (!(await deleteSession(deps.db, sessionId, userId))) {
+    throw new NotFoundError("Session not found");
+  }
+  deps.metrics.authSessionsRevoked.inc({ reason: "revoked" });
+}
+
+/** `DELETE /auth/sessions`: end every session of the user but this one. */
+export async function revokeOtherSessions(
+  deps: Pick<AppDeps, "db" | "metrics">,
+  userId: number,
+  currentSessionId: number,
+): Promise<void> {
+  const revoked = await deleteUserSessions(deps.db, userId, currentSessionId);
+  if (revoked > 0) deps.metrics.authSessionsRevoked.inc({ reason: "logout_others" }, revoked);
 }

@@ -6,6 +6,7 @@
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import type { RoleName } from "@/lib/app-env.ts";
+import type { Session } from "@/modules/auth/auth.schemas.ts";
 
 /** A new session's token digests, lifetimes and device details. */
 export interface NewSession {
@@ -226,15 +227,8 @@ export async function rotateSessionTokens(db: Queryable, rotation: Rotation): Pr
   return affectedRows === 1;
 }
 
-/** A session as its owner sees it in a listing: never any token material. */
-export interface SessionRecord {
-  id: number;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  userAgent: string | null;
-  ip: string | null;
-}
+/** A session as its owner sees it in a listing (its API shape): never any token material. */
+export type ListedSession = Omit<Session, "current">;
 
 interface SessionListRow {
   id: number;
@@ -250,17 +244,17 @@ export async function listUserSessions(
   db: Queryable,
   userId: number,
   now: Date,
-): Promise<SessionRecord[]> {
+): Promise<ListedSession[]> {
   const rows = await db.query<SessionListRow>(
     "SELECT id, created_at, last_used_at, refresh_expires_at, user_agent, ip FROM sessions WHERE user_id = ? AND refresh_expires_at > ? ORDER BY created_at DESC, id DESC",
     [userId, now],
   );
   return rows.map((row) => ({
     id: Number(row.id),
-    createdAt: toIsoTimestamp(row.created_at),
-    lastUsedAt: toIsoTimestamp(row.last_used_at),
-    expiresAt: toIsoTimestamp(row.refresh_expires_at),
-    userAgent: row.user_agent,
+    created_at: toIsoTimestamp(row.created_at),
+    last_used_at: toIsoTimestamp(row.last_used_at),
+    expires_at: toIsoTimestamp(row.refresh_expires_at),
+    user_agent: row.user_agent,
     ip: row.ip,
   }));
 }

@@ -8,8 +8,9 @@
 import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
 import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
-import { containsPattern, type ListWindow, type SortSpec, sortSpec } from "@/lib/pagination.ts";
+import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 import type { Item } from "@/modules/items/items.schemas.ts";
+import { ITEM_SORTS, type ItemSortField, itemSortField } from "@/modules/items/items.sorts.ts";
 
 export type { Item };
 
@@ -25,67 +26,6 @@ export interface ItemListQuery {
   limit: number;
   /** MySQL's server-side limit on each list statement. */
   serverTimeoutMs: number;
-}
-
-/**
- * Every field `sort` may name, and the one place it is said: its column (qualified, as list
- * statements join the FTS match set), the index serving it alone and after `user_id = ?`
- * (migrations 0001, 0003), and whether its cursor values are timestamps. The `sort` query
- * schema, the column allow-list and the index hints all derive from it.
- */
-export const ITEM_SORTS = {
-  id: {
-    column: "items.id",
-    index: "PRIMARY",
-    ownerIndex: "items_user_id_id_idx",
-    timestamp: false,
-  },
-  name: {
-    column: "items.name",
-    index: "items_name_id_idx",
-    ownerIndex: "items_user_id_name_unique",
-    timestamp: false,
-  },
-  created_at: {
-    column: "items.created_at",
-    index: "items_created_at_idx",
-    ownerIndex: "items_user_id_created_at_id_idx",
-    timestamp: true,
-  },
-  updated_at: {
-    column: "items.updated_at",
-    index: "items_updated_at_id_idx",
-    ownerIndex: "items_user_id_updated_at_id_idx",
-    timestamp: true,
-  },
-} as const;
-
-/** A field `sort` may name. */
-export type ItemSortField = keyof typeof ITEM_SORTS;
-/** A `sort` value: a field, or a field prefixed with `-` for descending. */
-export type ItemSortKey = ItemSortField | `-${ItemSortField}`;
-
-/** The fields of {@link ITEM_SORTS}, `id` first (the `sort` query schema's allow-list). */
-export const ITEM_SORT_FIELDS = Object.keys(ITEM_SORTS) as [ItemSortField, ...ItemSortField[]];
-
-/** The column of each sort field. */
-export const ITEM_SORT_COLUMNS = Object.fromEntries(
-  ITEM_SORT_FIELDS.map((field) => [field, ITEM_SORTS[field].column]),
-) as Record<ItemSortField, string>;
-
-/** Sort fields whose cursor values are timestamps. */
-export const ITEM_TIMESTAMP_FIELDS: readonly ItemSortField[] = ITEM_SORT_FIELDS.filter((field) =>
-  ITEM_SORTS[field].timestamp
-);
-
-/** The validated `sort` of an items list. */
-export function itemSortSpec(sort: ItemSortKey | undefined): SortSpec {
-  return sortSpec(sort, ITEM_SORT_COLUMNS, ITEM_TIMESTAMP_FIELDS, ITEM_SORTS.id.column);
-}
-
-/** The sort field a spec of {@link itemSortSpec} orders by. */
-function sortField(sort: SortSpec): ItemSortField {
-  return sort.key.replace(/^-/, "") as ItemSortField;
 }
 
 interface ItemRow {
@@ -161,7 +101,7 @@ export async function listItems(db: Database, query: ItemListQuery): Promise<Lis
       params: [words.map((word) => `"${word}"*`).join(" ")],
     },
   };
-  const field = sortField(query.sort);
+  const field = itemSortField(query.sort);
   const page = await listPage<ItemRow>(db, {
     table: "items",
     mysqlIndex: query.userId === undefined ? ITEM_SORTS[field].index : ITEM_SORTS[field].ownerIndex,

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { idParam } from "@/lib/ids.ts";
 import { timestamp } from "@/lib/openapi.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
-import { ITEM_SORT_FIELDS } from "@/modules/items/items.repository.ts";
+import { ITEM_SORTS } from "@/modules/items/items.sorts.ts";
 
 /** Longest item name, in characters (Unicode code points, as the database counts them). */
 export const NAME_MAX_LENGTH = 255;
@@ -92,7 +92,7 @@ export const ListItemsQuerySchema = PageQuerySchema.extend({
   }),
   user_id: idParam("user_id", { in: "query", description: "Only this owner's items" })
     .optional(),
-  sort: sortParam(ITEM_SORT_FIELDS),
+  sort: sortParam(ITEM_SORTS),
   q: text(1, SEARCH_MAX_LENGTH).optional().openapi({
     param: { name: "q", in: "query" },
     minLength: 1,

@@ -11,6 +11,7 @@ import { cursorCodec } from "@/lib/cursor.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
 import { listScope, resolveWindow } from "@/lib/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
+import { itemSortSpec } from "@/modules/items/items.sorts.ts";
 import type { Item } from "@/modules/items/items.repository.ts";
 import {
   type CreateItemSchema,
@@ -72,7 +73,7 @@ export async function listItems(
       message: `Expected 1 to ${SEARCH_MAX_WORDS} words of letters or digits`,
     }]);
   }
-  const sort = repository.itemSortSpec(request.sort);
+  const sort = itemSortSpec(request.sort);
   const codec = cursorCodec(deps.config.auth.secretKey);
   const scope = listScope("items", sort, {
     name: request.name,

@@ -1,17 +1,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "@/lib/errors.ts";
+import { ForbiddenError } from "@/lib/errors.ts";
+import { nextLink } from "@/lib/pagination.ts";
 import { effectiveScopes } from "@/middleware/authenticate.ts";
 import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
-import { cursorCodec } from "@/lib/cursor.ts";
-import { listScope, nextLink, resolveWindow, sortSpec } from "@/lib/pagination.ts";
-import {
-  findUserById,
-  listUsers as findUsers,
-  USER_SORT_COLUMNS,
-  USER_TIMESTAMP_FIELDS,
-} from "@/modules/users/users.repository.ts";
 import type {
   CreateUserRoute,
   DeleteUserRoute,
@@ -37,49 +30,17 @@ export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
 };
 
 export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
-  const query = c.req.valid("query");
-  const { db, config } = c.var.deps;
-  const sort = sortSpec(query.sort, USER_SORT_COLUMNS, USER_TIMESTAMP_FIELDS, "u.id");
-  const codec = cursorCodec(config.auth.secretKey);
-  const scope = listScope("users", sort, {
-    username: query.username,
-    activated: query.activated,
-    role_id: query.role_id,
-  });
-  const window = await resolveWindow({
-    page: query.page,
-    limit: query.limit,
+  const page = await service.listUsers(c.var.deps, {
+    ...c.req.valid("query"),
     pageGiven: c.req.query("page") !== undefined,
-    cursor: query.cursor,
-    codec,
-    scope,
   });
-  const page = await findUsers(db, {
-    username: query.username,
-    activated: query.activated,
-    roleId: query.role_id,
-    sort,
-    window,
-    limit: query.limit,
-    serverTimeoutMs: config.database.listQueryTimeoutMs,
-  });
-  const next = page.next && await codec.encode(scope, page.next);
-  if (next) c.header("Link", nextLink(c.req.url, next));
-  return c.json({
-    page: window.after ? null : query.page,
-    limit: query.limit,
-    total: page.total,
-    total_relation: page.relation,
-    next_cursor: next ?? null,
-    users: page.rows,
-  }, 200);
+  if (page.next_cursor) c.header("Link", nextLink(c.req.url, page.next_cursor));
+  return c.json(page, 200);
 };
 
 export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
-  const user = await findUserById(c.var.deps.db, user_id);
-  if (!user) throw new NotFoundError("User not found");
-  return c.json(user, 200);
+  return c.json(await service.getUser(c.var.deps, user_id), 200);
 };
 
 export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
@@ -115,16 +76,13 @@ export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
 
 export const me: AppRouteHandler<MeRoute> = async (c) => {
   const caller = c.var.user;
-  const principal = c.var.principal;
-  const user = await findUserById(c.var.deps.db, caller.id);
-  // Deleted between the token check and now.
-  if (!user) throw new UnauthorizedError("Invalid or expired access token");
+  const user = await service.getOwnAccount(c.var.deps, caller);
   // The role of this request (a provider token's role may differ from the stored one).
   return c.json({
     ...user,
     role: caller.role,
     role_id: caller.roleId,
-    auth_method: principal.method,
-    scopes: [...effectiveScopes(principal)],
+    auth_method: c.var.principal.method,
+    scopes: [...effectiveScopes(c.var.principal)],
   }, 200);
 };

@@ -9,6 +9,7 @@ import type { RoleName } from "@/lib/app-env.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
 import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 import type { User } from "@/modules/users/users.schemas.ts";
+import { USER_SORTS, userSortField } from "@/modules/users/users.sorts.ts";
 
 export type { User };
 
@@ -92,36 +93,6 @@ export async function insertUser(
   return insertId;
 }
 
-/** A field `sort` may name. */
-export type UserSortField = "id" | "username" | "created_at";
-
-/** The column of each sort field. */
-export const USER_SORT_COLUMNS: Record<UserSortField, string> = {
-  id: "u.id",
-  username: "u.username",
-  created_at: "u.created_at",
-};
-
-/** The index serving each sort column, alone and after each filter (migrations 0001, 0003). */
-const SORT_INDEXES: Record<string, string> = {
-  "u.id": "PRIMARY",
-  "u.username": "users_username_unique",
-  "u.created_at": "users_created_at_id_idx",
-};
-const ROLE_SORT_INDEXES: Record<string, string> = {
-  "u.id": "users_role_id_idx",
-  "u.username": "users_role_id_username_idx",
-  "u.created_at": "users_role_id_created_at_id_idx",
-};
-const ACTIVATED_SORT_INDEXES: Record<string, string> = {
-  "u.id": "users_activated_id_idx",
-  "u.username": "users_activated_username_idx",
-  "u.created_at": "users_activated_created_at_id_idx",
-};
-
-/** Sort fields whose cursor values are timestamps. */
-export const USER_TIMESTAMP_FIELDS: readonly UserSortField[] = ["created_at"];
-
 /** Filters, order and page of {@link listUsers}. */
 export interface UserListQuery {
   username?: string | undefined;
@@ -151,16 +122,15 @@ export async function listUsers(
       params: [containsPattern(query.username)],
     });
   }
-  // Usernames are unique: their order has no ties.
-  const sort = { ...query.sort, unique: query.sort.column === USER_SORT_COLUMNS.username };
-  const indexes = query.roleId !== undefined
-    ? ROLE_SORT_INDEXES
-    : query.activated !== undefined
-    ? ACTIVATED_SORT_INDEXES
-    : SORT_INDEXES;
+  const sort = query.sort;
+  const field = USER_SORTS[userSortField(sort)];
   const page = await listPage<UserRow>(db, {
     table: "users u",
-    mysqlIndex: indexes[sort.column],
+    mysqlIndex: query.roleId !== undefined
+      ? field.roleIndex
+      : query.activated !== undefined
+      ? field.activatedIndex
+      : field.index,
     // The join only names the role: LEFT, so the planner keeps users (and their index order)
     // as the driving table.
     joins: " LEFT JOIN roles r ON r.id = u.role_id",
@@ -173,9 +143,9 @@ export async function listUsers(
     limit: query.limit,
     serverTimeoutMs: query.serverTimeoutMs,
     positionOf: (row): CursorPosition =>
-      sort.column === "u.username"
+      field === USER_SORTS.username
         ? [row.username, Number(row.id)]
-        : sort.column === "u.created_at"
+        : field === USER_SORTS.created_at
         ? [toIsoTimestamp(row.created_at), Number(row.id)]
         : [Number(row.id)],
     narrowHint: "use a longer username substring, or add role_id or activated",

@@ -8,6 +8,7 @@ import {
   PASSWORD_NOT_WELL_FORMED,
 } from "@/lib/passwords.ts";
 import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import { USER_SORTS } from "@/modules/users/users.sorts.ts";
 import { SCOPE_NAMES } from "@/lib/scopes.ts";
 import { USERNAME_PATTERN } from "@/lib/usernames.ts";
 
@@ -80,7 +81,7 @@ export const ListUsersQuerySchema = PageQuerySchema.extend({
   }),
   role_id: idParam("role_id", { in: "query", description: "Only users with this role" })
     .optional(),
-  sort: sortParam(["id", "username", "created_at"]),
+  sort: sortParam(USER_SORTS),
 });
 
 export const UserPageSchema = pageSchema("users", UserSchema, "UserPage");

@@ -4,9 +4,18 @@
  *
  * @module
  */
+import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
+import { cursorCodec } from "@/lib/cursor.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from "@/lib/errors.ts";
+import { listScope, resolveWindow } from "@/lib/pagination.ts";
 import { generatePassword } from "@/lib/passwords.ts";
 import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
 import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
@@ -17,10 +26,13 @@ import {
   findUserById,
   findUserWithHashById,
   insertUser,
+  listUsers as findUsers,
   updateUser,
   type User,
   type UserChanges,
 } from "@/modules/users/users.repository.ts";
+import type { ListUsersQuerySchema, UserPageSchema } from "@/modules/users/users.schemas.ts";
+import { userSortSpec } from "@/modules/users/users.sorts.ts";
 
 /** The detail of a 409 for a taken username (the reference app's wording). */
 export const USERNAME_TAKEN = "Username already taken";
@@ -35,6 +47,9 @@ export {
   updateUser,
 } from "@/modules/users/users.repository.ts";
 export type { User } from "@/modules/users/users.repository.ts";
+
+/** The detail of every 404 about a user. */
+export const USER_NOT_FOUND = "User not found";
 
 /** Lock name serializing changes that could leave no active admin, across instances. */
 const ADMIN_GUARD_LOCK = "items-api:last-admin-guard";
@@ -137,10 +152,67 @@ function assertMayChange(actor: AuthUser, target: User): void {
   }
 }
 
-async function loadTarget(deps: Deps, id: number): Promise<User> {
-  const target = await findUserById(deps.db, id);
-  if (!target) throw new NotFoundError("User not found");
-  return target;
+/** One user; 404 when there is none with this id. */
+export async function getUser(deps: Pick<AppDeps, "db">, id: number): Promise<User> {
+  const user = await findUserById(deps.db, id);
+  if (!user) throw new NotFoundError(USER_NOT_FOUND);
+  return user;
+}
+
+/** A validated list query, and whether it named `page` (its default is 1). */
+export type UserListRequest = z.infer<typeof ListUsersQuerySchema> & { pageGiven: boolean };
+
+/** One page of users, as `GET /users` answers it. */
+export type UserPage = z.infer<typeof UserPageSchema>;
+
+/** One page of users; 422 for a foreign or tampered cursor. */
+export async function listUsers(
+  deps: Pick<AppDeps, "db" | "config">,
+  request: UserListRequest,
+): Promise<UserPage> {
+  const sort = userSortSpec(request.sort);
+  const codec = cursorCodec(deps.config.auth.secretKey);
+  const scope = listScope("users", sort, {
+    username: request.username,
+    activated: request.activated,
+    role_id: request.role_id,
+  });
+  const window = await resolveWindow({
+    page: request.page,
+    limit: request.limit,
+    pageGiven: request.pageGiven,
+    cursor: request.cursor,
+    codec,
+    scope,
+  });
+  const page = await findUsers(deps.db, {
+    username: request.username,
+    activated: request.activated,
+    roleId: request.role_id,
+    sort,
+    window,
+    limit: request.limit,
+    serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
+  });
+  const next = page.next && await codec.encode(scope, page.next);
+  return {
+    page: window.after ? null : request.page,
+    limit: request.limit,
+    total: page.total,
+    total_relation: page.relation,
+    next_cursor: next ?? null,
+    users: page.rows,
+  };
+}
+
+/**
+ * The caller's own account (`GET /auth/me`); 401 when it was deleted since its credential was
+ * checked.
+ */
+export async function getOwnAccount(deps: Pick<AppDeps, "db">, caller: AuthUser): Promise<User> {
+  const user = await findUserById(deps.db, caller.id);
+  if (!user) throw new UnauthorizedError("Invalid or expired access token");
+  return user;
 }
 
 /**
@@ -175,7 +247,7 @@ export async function changeUser(
   }
   if (update.role_id !== undefined) await requireRole(deps, update.role_id);
 
-  const target = await loadTarget(deps, targetId);
+  const target = await getUser(deps, targetId);
   assertMayChange(actor, target);
 
   const changes: UserChanges = {};
@@ -209,7 +281,7 @@ export async function changeUser(
   await guardLastAdmin(deps, target, changes, async () => {
     try {
       const updated = await updateUser(deps.db, targetId, changes, deps.clock.now());
-      if (!updated) throw new NotFoundError("User not found");
+      if (!updated) throw new NotFoundError(USER_NOT_FOUND);
     } catch (error) {
       if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
       throw error;
@@ -226,12 +298,12 @@ export async function changeUser(
     const revoked = await deleteUserSessions(deps.db, targetId, self ? actorSessionId : undefined);
     deps.metrics?.authSessionsRevoked.inc({ reason: "password_change" }, revoked);
   }
-  return loadTarget(deps, targetId);
+  return getUser(deps, targetId);
 }
 
 /** DELETE /users/{id}: deactivate the account and revoke every session (idempotent). */
 export async function deactivateUser(deps: Deps, actor: AuthUser, targetId: number): Promise<void> {
-  const target = await loadTarget(deps, targetId);
+  const target = await getUser(deps, targetId);
   assertMayChange(actor, target);
   if (target.activated) {
     const changes: UserChanges = { activated: false };
