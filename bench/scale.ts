@@ -11,7 +11,8 @@
  * (2) sets the time per shape and client count; BENCH_SCALE_DIALECTS (`mysql,sqlite`) which
  * databases to run. BENCH_SCALE_KEEP=1 keeps the seeded databases (MySQL
  * `items_bench_scale_keep_<items>`, SQLite `$TMPDIR/items-api-scale-<items>.db`) and reuses them
- * on the next run of the same size instead of seeding again.
+ * on the next run of the same size instead of seeding again. BENCH_SCALE_SHAPES=q,users runs
+ * only the shapes whose names contain one of those (a partial run, for trying a change).
  *
  * At millions of rows the MySQL numbers depend on whether the working set fits InnoDB's buffer
  * pool (128 MiB by default, far below a production setting): the results record its size.
@@ -356,7 +357,10 @@ async function runDialect(dialect: "mysql" | "sqlite"): Promise<DialectResult> {
       { headers: { Authorization: `Bearer ${token}` } },
     );
     const itemId = (await middle.json() as { items: Array<{ id: number }> }).items[0]!.id;
-    for (const shape of await shapes(seeded.firstUserId + 7, itemId)) {
+    const only = Deno.env.get("BENCH_SCALE_SHAPES")?.split(",");
+    const selected = (await shapes(seeded.firstUserId + 7, itemId))
+      .filter((shape) => !only || only.some((part) => shape.name.includes(part)));
+    for (const shape of selected) {
       await measure(base, shape.path, token, 1, 0.2); // warm-up
       const one = await measure(base, shape.path, token, 1);
       const eight = await measure(base, shape.path, token, 8);

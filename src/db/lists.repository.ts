@@ -7,8 +7,9 @@
  * - substring filters, which no B-tree serves: on MySQL the statement carries a server-side
  *   time limit (`LIST_QUERY_TIMEOUT`); on SQLite, which runs on the event loop, the page is
  *   looked for among the next {@link SQLITE_SCAN_ROWS} rows of the sort order only;
- * - full-text search: InnoDB FULLTEXT under the same limit on MySQL; on SQLite the FTS5 match
- *   set, which must hold at most {@link MAX_WINDOW} rows to be sorted.
+ * - full-text search: InnoDB FULLTEXT under the same limit on MySQL, where one statement reads
+ *   the page and `total` counts to its end (counting the matches would cost as much again); on
+ *   SQLite the FTS5 match set, which must hold at most {@link MAX_WINDOW} rows to be sorted.
  *
  * Past those bounds the list fails with {@link QueryTooCostlyError} (422) instead of working on.
  *
@@ -136,6 +137,9 @@ async function listMysql<Row>(db: Database, spec: ListSpec<Row>): Promise<ListPa
   const counted = where(matching);
   const hint = spec.mysqlIndex && !spec.search ? ` FORCE INDEX (${spec.mysqlIndex})` : "";
   const joins = spec.joins ?? "";
+  // Counting a substring filter's matches is a scan; counting a full-text search's costs as
+  // much as its page (InnoDB reads a row per match in either): `total` then counts to the page.
+  const countable = spec.substrings.length === 0 && !spec.search;
   try {
     const [read, count] = await Promise.all([
       db.query<Row>(
@@ -143,7 +147,7 @@ async function listMysql<Row>(db: Database, spec: ListSpec<Row>): Promise<ListPa
         [...page.params, spec.limit + 1, spec.window.offset],
         options,
       ),
-      spec.substrings.length > 0 ? undefined : db.query<{ n: number }>(
+      !countable ? undefined : db.query<{ n: number }>(
         `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${spec.table}${counted.sql} LIMIT ${
           MAX_WINDOW + 1
         }) AS matching`,
