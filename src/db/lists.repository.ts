@@ -24,6 +24,7 @@ import {
   type ListWindow,
   MAX_WINDOW,
   orderBy,
+  type PageRead,
   type SortSpec,
   type TotalRelation,
 } from "@/lib/pagination.ts";
@@ -77,14 +78,8 @@ export interface ListSpec<Row> {
   narrowHint: string;
 }
 
-/** One page and what is known of the total. */
-export interface ListPage<Row> {
-  rows: Row[];
-  /** Where the next page starts; undefined on the last page. */
-  next: CursorPosition | undefined;
-  total: number;
-  relation: TotalRelation;
-}
+/** One page and what is known of the total (what `readPage` in lib/pagination.ts reads). */
+export type ListPage<Row> = PageRead<Row>;
 
 function where(conditions: readonly Condition[]): { sql: string; params: SqlValue[] } {
   return {

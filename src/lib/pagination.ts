@@ -8,7 +8,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { SqlValue } from "@/db/database.ts";
-import type { CursorCodec, CursorPosition } from "@/lib/cursor.ts";
+import { type CursorCodec, cursorCodec, type CursorPosition } from "@/lib/cursor.ts";
 import { ValidationError } from "@/lib/errors.ts";
 
 /** Most rows one page may hold. */
@@ -272,6 +272,68 @@ export async function resolveWindow(options: {
     );
   }
   return { offset: (page - 1) * limit };
+}
+
+/** The paging of a list request: `page` (and whether it was named), `limit`, `cursor`. */
+export interface PageRequest {
+  page: number;
+  limit: number;
+  pageGiven: boolean;
+  cursor?: string | undefined;
+}
+
+/** What a list repository reads: the page's rows, where the next page starts, the total. */
+export interface PageRead<Row> {
+  rows: Row[];
+  /** Where the next page starts; undefined on the last page. */
+  next: CursorPosition | undefined;
+  total: number;
+  relation: TotalRelation;
+}
+
+/** A page as every list answers it; the service puts `rows` under the resource's key. */
+export interface ListedPage<Row> {
+  page: number | null;
+  limit: number;
+  total: number;
+  total_relation: TotalRelation;
+  next_cursor: string | null;
+  rows: Row[];
+}
+
+/**
+ * One list request from paging to answer: where the page starts ({@link resolveWindow}, 422
+ * for a foreign, tampered or misplaced cursor and for offsets past {@link MAX_WINDOW}), the
+ * repository's read, and the signed cursor of the next page.
+ */
+export async function readPage<Row>(options: {
+  /** Signs cursors (SECRET_KEY). */
+  secretKey: string;
+  /** The list's {@link listScope}: a cursor continues only the list that issued it. */
+  scope: string;
+  request: PageRequest;
+  read(window: ListWindow): Promise<PageRead<Row>>;
+}): Promise<ListedPage<Row>> {
+  const { request, scope } = options;
+  const codec = cursorCodec(options.secretKey);
+  const window = await resolveWindow({
+    page: request.page,
+    limit: request.limit,
+    pageGiven: request.pageGiven,
+    cursor: request.cursor,
+    codec,
+    scope,
+  });
+  const read = await options.read(window);
+  const next = read.next && await codec.encode(scope, read.next);
+  return {
+    page: window.after ? null : request.page,
+    limit: request.limit,
+    total: read.total,
+    total_relation: read.relation,
+    next_cursor: next ?? null,
+    rows: read.rows,
+  };
 }
 
 /**

@@ -8,7 +8,8 @@
  * @module
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
-import type { RoleName } from "@/lib/app-env.ts";
+import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
+import type { AuthUser } from "@/lib/app-env.ts";
 import { parseScopeClaim, type Scope } from "@/lib/scopes.ts";
 import type { ApiKey } from "@/modules/api-keys/api-keys.schemas.ts";
 
@@ -105,20 +106,19 @@ export interface ApiKeyWithUser {
   scopes: Scope[];
   expiresAt: Date | null;
   lastUsedAt: Date | null;
-  user: { id: number; username: string; roleId: number; role: RoleName; activated: boolean };
+  user: AuthUser;
 }
 
-interface ApiKeyWithUserRow {
+interface ApiKeyWithUserRow extends OwnerRow {
   key_id: number;
   scopes: string;
   expires_at: unknown;
   last_used_at: unknown;
-  user_id: number;
-  username: string;
-  role_id: number;
-  role_name: RoleName;
-  activated: number;
 }
+
+/** The lookup statement, built once rather than per lookup. */
+const SELECT_KEY_BY_HASH =
+  `SELECT k.id AS key_id, k.scopes, k.expires_at, k.last_used_at, ${OWNER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id JOIN roles r ON r.id = u.role_id WHERE k.key_hash = ?`;
 
 /** One indexed lookup: the key holding this digest, joined with its owner and role. */
 export async function findApiKeyByHash(
@@ -126,7 +126,7 @@ export async function findApiKeyByHash(
   keyHash: string,
 ): Promise<ApiKeyWithUser | undefined> {
   const rows = await db.query<ApiKeyWithUserRow>(
-    "SELECT k.id AS key_id, k.scopes, k.expires_at, k.last_used_at, u.id AS user_id, u.username, u.role_id, r.name AS role_name, u.activated FROM api_keys k JOIN users u ON u.id = k.user_id JOIN roles r ON r.id = u.role_id WHERE k.key_hash = ?",
+    SELECT_KEY_BY_HASH,
     [keyHash],
   );
   const row = rows[0];
@@ -136,13 +136,7 @@ export async function findApiKeyByHash(
     scopes: parseScopeClaim(row.scopes),
     expiresAt: row.expires_at === null ? null : toDate(row.expires_at),
     lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
-    user: {
-      id: Number(row.user_id),
-      username: row.username,
-      roleId: Number(row.role_id),
-      role: row.role_name,
-      activated: Boolean(row.activated),
-    },
+    user: toOwner(row),
   };
 }
 

@@ -5,7 +5,8 @@
  * @module
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
-import type { RoleName } from "@/lib/app-env.ts";
+import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
+import type { AuthUser } from "@/lib/app-env.ts";
 import type { Session } from "@/modules/auth/auth.schemas.ts";
 
 /** A new session's token digests, lifetimes and device details. */
@@ -63,25 +64,18 @@ export interface SessionWithUser {
   sessionId: number;
   accessExpiresAt: Date;
   lastUsedAt: Date;
-  user: {
-    id: number;
-    username: string;
-    roleId: number;
-    role: RoleName;
-    activated: boolean;
-  };
+  user: AuthUser;
 }
 
-interface SessionWithUserRow {
+interface SessionWithUserRow extends OwnerRow {
   session_id: number;
   access_expires_at: unknown;
   last_used_at: unknown;
-  user_id: number;
-  username: string;
-  role_id: number;
-  role_name: RoleName;
-  activated: number;
 }
+
+/** The lookup statement, built once rather than per lookup. */
+const SELECT_SESSION_BY_ACCESS_HASH =
+  `SELECT s.id AS session_id, s.access_expires_at, s.last_used_at, ${OWNER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id JOIN roles r ON r.id = u.role_id WHERE s.access_token_hash = ?`;
 
 /** One indexed lookup: the session holding this access-token digest, joined with its user. */
 export async function findSessionByAccessHash(
@@ -89,7 +83,7 @@ export async function findSessionByAccessHash(
   accessTokenHash: string,
 ): Promise<SessionWithUser | undefined> {
   const rows = await db.query<SessionWithUserRow>(
-    "SELECT s.id AS session_id, s.access_expires_at, s.last_used_at, u.id AS user_id, u.username, u.role_id, r.name AS role_name, u.activated FROM sessions s JOIN users u ON u.id = s.user_id JOIN roles r ON r.id = u.role_id WHERE s.access_token_hash = ?",
+    SELECT_SESSION_BY_ACCESS_HASH,
     [accessTokenHash],
   );
   const row = rows[0];
@@ -98,13 +92,7 @@ export async function findSessionByAccessHash(
     sessionId: Number(row.session_id),
     accessExpiresAt: toDate(row.access_expires_at),
     lastUsedAt: toDate(row.last_used_at),
-    user: {
-      id: Number(row.user_id),
-      username: row.username,
-      roleId: Number(row.role_id),
-      role: row.role_name,
-      activated: Boolean(row.activated),
-    },
+    user: toOwner(row),
   };
 }
 

@@ -7,9 +7,8 @@
 import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
-import { cursorCodec } from "@/lib/cursor.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
-import { listScope, resolveWindow } from "@/lib/pagination.ts";
+import { listScope, readPage } from "@/lib/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
 import { itemSortSpec } from "@/modules/items/items.sorts.ts";
 import type { Item } from "@/modules/items/items.repository.ts";
@@ -74,40 +73,29 @@ export async function listItems(
     }]);
   }
   const sort = itemSortSpec(request.sort);
-  const codec = cursorCodec(deps.config.auth.secretKey);
   const scope = listScope("items", sort, {
     name: request.name,
     description: request.description,
     user_id: request.user_id,
     q: words?.join(" "),
   });
-  const window = await resolveWindow({
-    page: request.page,
-    limit: request.limit,
-    pageGiven: request.pageGiven,
-    cursor: request.cursor,
-    codec,
+  const { rows, ...page } = await readPage({
+    secretKey: deps.config.auth.secretKey,
     scope,
+    request,
+    read: (window) =>
+      repository.listItems(deps.db, {
+        name: request.name,
+        description: request.description,
+        userId: request.user_id,
+        q: words,
+        sort,
+        window,
+        limit: request.limit,
+        serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
+      }),
   });
-  const page = await repository.listItems(deps.db, {
-    name: request.name,
-    description: request.description,
-    userId: request.user_id,
-    q: words,
-    sort,
-    window,
-    limit: request.limit,
-    serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
-  });
-  const next = page.next && await codec.encode(scope, page.next);
-  return {
-    page: window.after ? null : request.page,
-    limit: request.limit,
-    total: page.total,
-    total_relation: page.relation,
-    next_cursor: next ?? null,
-    items: page.rows,
-  };
+  return { ...page, items: rows };
 }
 
 /** One item; 404 when there is none with this id. */

@@ -4,31 +4,25 @@
  *
  * @module
  */
-import { type Queryable, toIsoTimestamp } from "@/db/database.ts";
-import type { RoleName } from "@/lib/app-env.ts";
+import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
+import { type Queryable, toDate } from "@/db/database.ts";
+import type { AuthUser } from "@/lib/app-env.ts";
 
 /** A linked identity and the local user it belongs to. */
 export interface IdentityUser {
   identityId: number;
   lastSeenAt: Date;
-  user: {
-    id: number;
-    username: string;
-    roleId: number;
-    role: RoleName;
-    activated: boolean;
-  };
+  user: AuthUser;
 }
 
-interface IdentityUserRow {
+interface IdentityUserRow extends OwnerRow {
   identity_id: number;
   last_seen_at: unknown;
-  id: number;
-  username: string;
-  role_id: number;
-  role_name: RoleName;
-  activated: number;
 }
+
+/** The lookup statement, built once rather than per lookup. */
+const SELECT_IDENTITY_USER =
+  `SELECT i.id AS identity_id, i.last_seen_at, ${OWNER_COLUMNS} FROM identities i JOIN users u ON u.id = i.user_id JOIN roles r ON r.id = u.role_id WHERE i.issuer = ? AND i.subject = ?`;
 
 /** The user linked to `(issuer, subject)`, or undefined when this identity is new. */
 export async function findIdentityUser(
@@ -37,21 +31,15 @@ export async function findIdentityUser(
   subject: string,
 ): Promise<IdentityUser | undefined> {
   const rows = await db.query<IdentityUserRow>(
-    "SELECT i.id AS identity_id, i.last_seen_at, u.id, u.username, u.role_id, r.name AS role_name, u.activated FROM identities i JOIN users u ON u.id = i.user_id JOIN roles r ON r.id = u.role_id WHERE i.issuer = ? AND i.subject = ?",
+    SELECT_IDENTITY_USER,
     [issuer, subject],
   );
   const row = rows[0];
   if (!row) return undefined;
   return {
     identityId: Number(row.identity_id),
-    lastSeenAt: new Date(toIsoTimestamp(row.last_seen_at)),
-    user: {
-      id: Number(row.id),
-      username: row.username,
-      roleId: Number(row.role_id),
-      role: row.role_name,
-      activated: Boolean(row.activated),
-    },
+    lastSeenAt: toDate(row.last_seen_at),
+    user: toOwner(row),
   };
 }
 

@@ -7,7 +7,6 @@
 import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
-import { cursorCodec } from "@/lib/cursor.ts";
 import {
   ConflictError,
   ForbiddenError,
@@ -15,7 +14,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from "@/lib/errors.ts";
-import { listScope, resolveWindow } from "@/lib/pagination.ts";
+import { listScope, readPage } from "@/lib/pagination.ts";
 import { generatePassword } from "@/lib/passwords.ts";
 import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
 import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
@@ -171,38 +170,27 @@ export async function listUsers(
   request: UserListRequest,
 ): Promise<UserPage> {
   const sort = userSortSpec(request.sort);
-  const codec = cursorCodec(deps.config.auth.secretKey);
   const scope = listScope("users", sort, {
     username: request.username,
     activated: request.activated,
     role_id: request.role_id,
   });
-  const window = await resolveWindow({
-    page: request.page,
-    limit: request.limit,
-    pageGiven: request.pageGiven,
-    cursor: request.cursor,
-    codec,
+  const { rows, ...page } = await readPage({
+    secretKey: deps.config.auth.secretKey,
     scope,
+    request,
+    read: (window) =>
+      findUsers(deps.db, {
+        username: request.username,
+        activated: request.activated,
+        roleId: request.role_id,
+        sort,
+        window,
+        limit: request.limit,
+        serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
+      }),
   });
-  const page = await findUsers(deps.db, {
-    username: request.username,
-    activated: request.activated,
-    roleId: request.role_id,
-    sort,
-    window,
-    limit: request.limit,
-    serverTimeoutMs: deps.config.database.listQueryTimeoutMs,
-  });
-  const next = page.next && await codec.encode(scope, page.next);
-  return {
-    page: window.after ? null : request.page,
-    limit: request.limit,
-    total: page.total,
-    total_relation: page.relation,
-    next_cursor: next ?? null,
-    users: page.rows,
-  };
+  return { ...page, users: rows };
 }
 
 /**
