@@ -114,12 +114,12 @@ export function createApp(deps: AppDeps) {
   const log = getAppLogger("app");
   const app = createRouter();
 
-  app.use(requestContext(deps));
+  app.use(requestContext({ deps }));
   app.use(securityHeaders());
   // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
-  app.use(cors(deps.config.http.corsOrigins));
-  app.use(rejectWhileDraining(deps.lifecycle));
-  app.use(requestTimeout(deps.config.http.requestTimeoutMs));
+  app.use(cors({ allowedOrigins: deps.config.http.corsOrigins }));
+  app.use(rejectWhileDraining({ lifecycle: deps.lifecycle }));
+  app.use(requestTimeout({ timeoutMs: deps.config.http.requestTimeoutMs }));
   // Every statement of a request draws on one database budget (and the server obeys it).
   app.use(queryBudget({ ms: deps.config.database.queryTimeoutMs }));
   app.use(methodNotAllowed({
@@ -135,7 +135,7 @@ export function createApp(deps: AppDeps) {
   }));
 
   // Before every router (the probes are exempt); per user once requireAuth() knows the user.
-  app.use(apiRateLimit());
+  app.use(apiRateLimit({ rateLimiter: deps.rateLimiter }));
   app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
     type: "http",
     scheme: "bearer",
@@ -176,7 +176,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.get("/", (c) => c.redirect("/docs", 302));
-  app.use(staticFiles(STATIC_ROOT));
+  app.use(staticFiles({ root: STATIC_ROOT }));
 
   app.notFound((c) => {
     const error = new AppError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`);

@@ -8,7 +8,7 @@ import { assertEquals } from "./helpers/assert.ts";
 function slowApp(timeoutMs: number) {
   const releases = new Map<string, () => void>();
   const app = new Hono<AppEnv>()
-    .use(requestTimeout(timeoutMs))
+    .use(requestTimeout({ timeoutMs }))
     .get("/fast", (c) => c.text("fast"))
     .get("/slow/:n", async (c) => {
       await new Promise<void>((resolve) => releases.set(c.req.param("n"), resolve));

@@ -148,7 +148,7 @@ export function defineRoute<const R extends RouteConfig>(
     : Array.isArray(config.middleware)
     ? config.middleware
     : [config.middleware];
-  const guard = bodyGuard(Object.keys(content)) as MiddlewareHandler;
+  const guard = bodyGuard({ mediaTypes: Object.keys(content) }) as MiddlewareHandler;
   return createRoute({ ...withSecurity, middleware: [...own, guard] }) as R & {
     getRoutingPath(): string;
   };

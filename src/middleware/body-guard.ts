@@ -51,11 +51,17 @@ function essence(contentType: string): string {
   return contentType.split(";", 1)[0]!.trim().toLowerCase();
 }
 
+/** Options of {@link bodyGuard}. */
+export interface BodyGuardOptions {
+  /** The media types the route declares for its body. */
+  mediaTypes: readonly string[];
+}
+
 /**
  * Guard the body of a route that accepts `mediaTypes` (e.g. `["application/json"]`).
  * `defineRoute` adds it to every route that declares a request body.
  */
-export function bodyGuard(mediaTypes: readonly string[]): MiddlewareHandler<AppEnv> {
+export function bodyGuard({ mediaTypes }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
   const acceptsJson = mediaTypes.some((t) => JSON_TYPE.test(t));
   const acceptsForm = mediaTypes.includes(FORM_TYPE);
   return async function bodyGuard(c, next) {

@@ -46,16 +46,22 @@ function addVaryOrigin(headers: Headers): void {
   }
 }
 
+/** Options of {@link cors}. */
+export interface CorsOptions {
+  /** Origins allowed to call the API from a browser (CORS_ORIGINS); empty: same-origin only. */
+  allowedOrigins: readonly string[];
+}
+
 /**
  * Answer preflights and label responses for the allowed origins. With an empty list nothing is
  * ever allowed (same-origin only) and every preflight gets 403.
  *
  * @example
  * ```ts ignore
- * app.use(cors(config.http.corsOrigins)); // ["https://app.example.com"]
+ * app.use(cors({ allowedOrigins: config.http.corsOrigins })); // ["https://app.example.com"]
  * ```
  */
-export function cors(allowedOrigins: readonly string[]): MiddlewareHandler<AppEnv> {
+export function cors({ allowedOrigins }: CorsOptions): MiddlewareHandler<AppEnv> {
   const allowed = new Set(allowedOrigins);
   const preflightHeaders: Record<string, string> = {
     "Access-Control-Allow-Methods": CORS_ALLOW_METHODS.join(", "),

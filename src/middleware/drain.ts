@@ -9,8 +9,14 @@ import type { AppEnv } from "@/lib/app-env.ts";
 import { ServiceUnavailableError } from "@/lib/errors.ts";
 import type { Lifecycle } from "@/lib/lifecycle.ts";
 
+/** Options of {@link rejectWhileDraining}. */
+export interface DrainOptions {
+  /** Says whether shutdown began. */
+  lifecycle: Lifecycle;
+}
+
 /** Answer 503 to requests that arrive after shutdown began. */
-export function rejectWhileDraining(lifecycle: Lifecycle): MiddlewareHandler<AppEnv> {
+export function rejectWhileDraining({ lifecycle }: DrainOptions): MiddlewareHandler<AppEnv> {
   return async function rejectWhileDraining(_c, next) {
     if (lifecycle.shuttingDown) {
       throw new ServiceUnavailableError("Shutting down", { headers: { Connection: "close" } });

@@ -17,7 +17,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "@/lib/app-env.ts";
+import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
 import { TooManyRequestsError } from "@/lib/errors.ts";
 import type { RateLimitScope } from "@/lib/metrics.ts";
 import {
@@ -66,16 +66,21 @@ function tooManyRequests(
   });
 }
 
+/** Options of {@link apiRateLimit}. */
+export interface ApiRateLimitOptions {
+  /** The limiter and its windows (RATE_LIMIT_*). */
+  rateLimiter: AppDeps["rateLimiter"];
+}
+
 /**
  * The general API limit (`RATE_LIMIT_API_MAX` per `RATE_LIMIT_API_WINDOW`): per client address
  * here, or per user through {@link limitAuthenticatedRequest} on authenticated routes.
  * `/livez` and `/readyz` are exempt.
  */
-export function apiRateLimit(): MiddlewareHandler<AppEnv> {
+export function apiRateLimit({ rateLimiter }: ApiRateLimitOptions): MiddlewareHandler<AppEnv> {
   return async function apiRateLimit(c, next) {
     if (EXEMPT_PATHS.has(c.req.path)) return next();
     if (!routeAuthenticates(c)) {
-      const { rateLimiter } = c.get("deps");
       const status = await rateLimiter.hit(rateLimiter.api, `a:${c.get("clientIp")}`);
       record(c, status);
       if (isExceeded(status)) throw tooManyRequests(c, status, "api", "Too many requests");

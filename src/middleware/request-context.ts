@@ -68,8 +68,14 @@ export function clientAddress(c: Context, trustProxy: TrustedProxies): string {
   return trustProxy.clientAddress(peer, c.req.header("x-forwarded-for"));
 }
 
+/** Options of {@link requestContext}. */
+export interface RequestContextOptions {
+  /** What every later middleware and handler finds in `c.var.deps`. */
+  deps: AppDeps;
+}
+
 /** Set up `c.var`, write the access log and count the request in the HTTP metrics. */
-export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function requestContext({ deps }: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const accessLog = getAppLogger("http");
   const trustProxy = deps.config.http.trustProxy;
   const { metrics } = deps;

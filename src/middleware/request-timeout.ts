@@ -9,8 +9,14 @@ import type { AppEnv } from "@/lib/app-env.ts";
 import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
 import { ServiceUnavailableError } from "@/lib/errors.ts";
 
+/** Options of {@link requestTimeout}. */
+export interface RequestTimeoutOptions {
+  /** How long a request may take (REQUEST_TIMEOUT). */
+  timeoutMs: number;
+}
+
 /** Fail the request with 503 after `timeoutMs` (one timer for all requests in flight). */
-export function requestTimeout(timeoutMs: number): MiddlewareHandler<AppEnv> {
+export function requestTimeout({ timeoutMs }: RequestTimeoutOptions): MiddlewareHandler<AppEnv> {
   const deadlines = new DeadlineQueue(timeoutMs);
   const expired = () => new ServiceUnavailableError(`Request took longer than ${timeoutMs} ms`);
   return function requestTimeout(_c, next) {

@@ -48,8 +48,14 @@ async function loadFolder(root: URL, prefix = "/", files = new Map<string, Stati
   return files;
 }
 
+/** Options of {@link staticFiles}. */
+export interface StaticFilesOptions {
+  /** The folder served, as a `file:` URL. */
+  root: URL;
+}
+
 /** Serve files under `root` for GET and HEAD; anything else falls through. */
-export function staticFiles(root: URL): MiddlewareHandler<AppEnv> {
+export function staticFiles({ root }: StaticFilesOptions): MiddlewareHandler<AppEnv> {
   let files: Promise<Map<string, StaticFile>> | undefined;
   return async function staticFiles(c, next) {
     if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
