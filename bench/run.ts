@@ -10,6 +10,8 @@
  *    its baseline (A/B, then B/A, ...) so machine drift cancels; medians are reported. Each
  *    run also records the server's CPU time and, where `perf` can read hardware counters, the
  *    instructions it retired per request: those barely move with other load on the machine.
+ *    Without counters but with Valgrind, a callgrind phase after the runs counts them for
+ *    GET /livez and GET /items/{id} instead (bench/instructions.ts).
  * 4. Overload: GET /items/{id} at 1, 8, 64 and 256 connections, one run each; successful and
  *    refused (503) answers per second, and whether 256 keeps >= 80 % of the peak success rate.
  * 5. `/livez` latency while a second wrk floods `/auth/token` (Argon2id must stay off the
@@ -19,7 +21,9 @@
  *
  * Settings (environment): BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306), BENCH_DURATION
  * (seconds per wrk run, 6), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
- * BENCH_USERS (1000), BENCH_ITEMS_PER_USER (100), BENCH_OUT (bench/results).
+ * BENCH_USERS (1000), BENCH_ITEMS_PER_USER (100), BENCH_OUT (bench/results), BENCH_INSTRUCTIONS
+ * (perf, callgrind or off; default: perf where it counts, else callgrind where installed) and
+ * those of bench/instructions.ts.
  *
  * @module
  */
@@ -28,8 +32,26 @@ import { PasswordHasher } from "@/lib/passwords.ts";
 import { freePort } from "../tests/helpers/process.ts";
 import { BENCH_AUDIENCE, startBenchIssuer } from "./oidc-issuer.ts";
 import { seedDatabase, type SeededData } from "./seed.ts";
+import {
+  type CallgrindCaseName,
+  countWithCallgrind,
+  type InstructionCount,
+  valgrindAvailable,
+} from "./instructions.ts";
+import {
+  type Child,
+  DB_POOL_SIZE,
+  login,
+  mapLimit,
+  PASSWORD,
+  ROOT,
+  SECRET_KEY,
+  SERVICE_FLAGS,
+  serviceEnv,
+  spawn,
+  waitForOk,
+} from "./service.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const LUA_DIR = new URL("./wrk/", import.meta.url).pathname.replace(/\/$/, "");
 
 const settings = {
@@ -41,150 +63,12 @@ const settings = {
   users: Number(Deno.env.get("BENCH_USERS") ?? "1000"),
   itemsPerUser: Number(Deno.env.get("BENCH_ITEMS_PER_USER") ?? "100"),
   outDir: Deno.env.get("BENCH_OUT") ?? `${ROOT}bench/results`,
-  poolSize: 10,
+  poolSize: DB_POOL_SIZE,
   readers: 100,
   refreshTokens: 64,
   loginUsers: 100,
   coldStarts: 5,
 };
-
-const SECRET_KEY = "bench-secret-key-that-is-at-least-32-characters-long";
-const PASSWORD = "bench-password-1234";
-const ADMIN_PASSWORD = "bench-admin-password-1234";
-/** The service flags of `deno task start` (and of the compiled binary); BENCH_V8_FLAGS overrides. */
-const SERVICE_FLAGS = [
-  `--v8-flags=${
-    Deno.env.get("BENCH_V8_FLAGS") ?? "--max-semi-space-size=8,--max-old-space-size=512"
-  }`,
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys",
-];
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-interface Child {
-  name: string;
-  pid: number;
-  port: number;
-  baseUrl: string;
-  process: Deno.ChildProcess;
-  /** The last 64 KiB of stderr (warnings and errors), for diagnostics. */
-  stderrTail(): string;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
-
-function spawn(
-  name: string,
-  args: string[],
-  port: number,
-  env: Record<string, string> = {},
-): Child {
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    // The access log goes to stdout: the service formats every line, nobody reads it.
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let tail = "";
-  const decoder = new TextDecoder();
-  const pump = (async () => {
-    for await (const chunk of process.stderr) {
-      tail = (tail + decoder.decode(chunk, { stream: true })).slice(-65_536);
-    }
-  })();
-  let exited = false;
-  const status = process.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  return {
-    name,
-    pid: process.pid,
-    port,
-    baseUrl: `http://127.0.0.1:${port}`,
-    process,
-    stderrTail: () => tail,
-    exited: () => exited,
-    stop: async () => {
-      if (!exited) {
-        try {
-          process.kill("SIGTERM");
-        } catch {
-          // already gone
-        }
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill("SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, 15_000);
-      await status;
-      clearTimeout(timer);
-      await pump;
-    },
-  };
-}
-
-/** Poll `path` until it answers 200 (or anything at all, with `anyStatus`). */
-async function waitForOk(
-  child: Child,
-  path: string,
-  { timeoutMs = 30_000, anyStatus = false } = {},
-): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    try {
-      const res = await fetch(`${child.baseUrl}${path}`);
-      await res.body?.cancel();
-      if (res.status === 200 || anyStatus) return performance.now() - started;
-    } catch {
-      // not listening yet
-    }
-    if (child.exited() || performance.now() - started > timeoutMs) {
-      await delay(50); // let the last of stderr arrive
-      throw new Error(`${child.name} did not answer 200 on ${path}:\n${child.stderrTail()}`);
-    }
-    await delay(5);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function serviceEnv(databaseUrl: string, port: number, metricsPort: number) {
-  return {
-    APP_ENV: "production",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    METRICS_PORT: String(metricsPort),
-    DATABASE_URL: databaseUrl,
-    DB_POOL_SIZE: String(settings.poolSize),
-    SECRET_KEY,
-    ADMIN_USERNAME: "admin",
-    ADMIN_PASSWORD,
-    // The bench measures throughput, not the limiter's refusals: limits far above the load.
-    RATE_LIMIT_LOGIN_MAX: "1000000",
-    RATE_LIMIT_LOGIN_IP_MAX: "1000000",
-    RATE_LIMIT_API_MAX: "100000000",
-    RATE_LIMIT_API_KEY_MAX: "100000000",
-    LOG_LEVEL: "info",
-    LOG_FORMAT: "json",
-    NO_COLOR: "1",
-    // As the Dockerfile and `deno task start` set it: Argon2id buffers go back to the OS.
-    MALLOC_MMAP_THRESHOLD_: "131072",
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // wrk
@@ -237,12 +121,24 @@ const perfWorks = await (async () => {
 })();
 
 /**
+ * How instructions per request are counted (BENCH_INSTRUCTIONS=perf, callgrind or off forces
+ * it): `perf stat` on every wrk run where it can read hardware counters, else, with Valgrind
+ * installed, a callgrind phase after the wrk runs (bench/instructions.ts).
+ */
+const instructionsMethod: "perf" | "callgrind" | null = await (async () => {
+  const wanted = Deno.env.get("BENCH_INSTRUCTIONS");
+  if (wanted === "off") return null;
+  if (perfWorks && wanted !== "callgrind") return "perf";
+  return wanted !== "perf" && await valgrindAvailable() ? "callgrind" : null;
+})();
+
+/**
  * Counts the instructions a process retires until `stop()` (Linux `perf stat`, all of its
  * threads). Instruction counts barely move with other load on a shared machine, unlike time, so
- * they show what a change costs per request. `null` when `perf` or hardware counters are missing.
+ * they show what a change costs per request. `null` unless instructions are counted with `perf`.
  */
 function countInstructions(pid: number): { stop(): Promise<number | undefined> } | null {
-  if (!perfWorks) return null;
+  if (instructionsMethod !== "perf") return null;
   const perf = new Deno.Command("perf", {
     args: ["stat", "-x", ",", "-e", "instructions", "-p", String(pid)],
     stdin: "null",
@@ -395,40 +291,6 @@ class RssSampler {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP helpers for setup
-
-interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  user_id: number;
-}
-
-async function login(baseUrl: string, username: string, password: string): Promise<TokenPair> {
-  const res = await fetch(`${baseUrl}/auth/token`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username, password }),
-  });
-  if (res.status !== 200) {
-    throw new Error(`Login of ${username} failed: ${res.status} ${await res.text()}`);
-  }
-  return await res.json() as TokenPair;
-}
-
-/** Run `fn` over `inputs` with at most `limit` in flight. */
-async function mapLimit<T, R>(inputs: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(inputs.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < inputs.length) {
-      const i = next++;
-      out[i] = await fn(inputs[i]!);
-    }
-  }));
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Cold start
 
 async function coldStart(): Promise<{ fresh_ms: number[]; existing_ms: number[] }> {
@@ -475,16 +337,26 @@ interface CaseDefinition {
   freshRefreshTokens?: boolean;
   /** Extra environment of the wrk script (such as another token file). */
   env?: Record<string, string>;
+  /** The callgrind case (bench/instructions.ts) sending the service the same requests. */
+  callgrind?: CallgrindCaseName;
 }
 
 const CASES: CaseDefinition[] = [
-  { name: "GET /livez", path: "/livez", script: "get.lua", baseline: "bare", target: 0.6 },
+  {
+    name: "GET /livez",
+    path: "/livez",
+    script: "get.lua",
+    baseline: "bare",
+    target: 0.6,
+    callgrind: "GET /livez",
+  },
   // No target: shows how much of the gap above is the response headers alone.
   {
     name: "GET /livez (same headers)",
     path: "/livez",
     script: "get.lua",
     baseline: "bareHeaders",
+    callgrind: "GET /livez",
   },
   {
     name: "GET /items/{id}",
@@ -492,6 +364,7 @@ const CASES: CaseDefinition[] = [
     script: "items-get.lua",
     baseline: "mysql",
     target: 0.7,
+    callgrind: "GET /items/{id}",
   },
   // The same reads with an identity provider's access token (RS256 JWT, `scope: items:read`)
   // instead of a session token: the verified-token cache and the identity lookup.
@@ -921,6 +794,22 @@ async function main(): Promise<void> {
     ]);
     log(`livez p99 under a login flood: ${livezUnderFlood.p99_ms} ms (${flood.rps} logins/s)`);
 
+    let callgrind: InstructionCount[] = [];
+    const callgrindCases = [...new Set(SELECTED_CASES.flatMap((c) => c.callgrind ?? []))];
+    if (instructionsMethod === "callgrind" && callgrindCases.length > 0) {
+      log("instructions per request under callgrind (a second service process, same database)");
+      callgrind = await countWithCallgrind({
+        serviceRoot: ROOT,
+        databaseUrl,
+        tokens: readerTokens.map((t) => t.access_token),
+        itemMin: seeded.itemMin,
+        itemMax: seeded.itemMax,
+        cases: callgrindCases,
+        log,
+        onSpawn: (child) => children.push(child),
+      });
+    }
+
     await noteRss("end");
     const memory = sampler.read();
     const cases = SELECTED_CASES.map((c) => {
@@ -933,9 +822,23 @@ async function main(): Promise<void> {
         }
         : null;
       const ratio = c.baseline ? round(median(ratios.get(c.name)!), 3) : null;
+      const service = summarize(entry.service);
+      const counted = callgrind.find((n) => n.name === c.callgrind);
       return {
         name: c.name,
-        service: { ...summarize(entry.service), runs: entry.service },
+        service: {
+          ...service,
+          ...(counted
+            ? {
+              kinstr_per_request: counted.kinstr_per_request,
+              kinstr_all_threads_per_request: counted.kinstr_all_threads_per_request,
+            }
+            : {}),
+          ...(counted || service.kinstr_per_request !== undefined
+            ? { instructions_method: instructionsMethod }
+            : {}),
+          runs: entry.service,
+        },
         baseline,
         ratio,
         target_ratio: c.target ?? null,
@@ -943,6 +846,10 @@ async function main(): Promise<void> {
       };
     });
     results.cases = cases;
+    results.instructions = {
+      method: instructionsMethod,
+      ...(callgrind.length ? { callgrind } : {}),
+    };
     results.login_flood = {
       connections_each: floodConnections,
       livez: livezUnderFlood,
@@ -1049,6 +956,21 @@ function renderMarkdown(r: any): string {
         `${b.kinstr_per_request ?? ""} | **${c.ratio}**`
       : "| | | | | |";
     lines.push(`| ${c.name}${errors} | ${service} | ${baseline} |`);
+  }
+  const callgrind = r.instructions?.callgrind;
+  if (callgrind) {
+    lines.push(
+      "",
+      "k instr/req of the service: Valgrind's callgrind (no hardware counters here) on a second " +
+        `service process, its main thread over ${callgrind[0].requests} sequential keep-alive ` +
+        "requests after a warm-up (`deno task bench:instructions`); all threads, V8's concurrent " +
+        "GC and compiler included: " +
+        callgrind.map((n: InstructionCount) => `${n.name} ${n.kinstr_all_threads_per_request}k`)
+          .join(", ") +
+        ".",
+    );
+  } else if (r.instructions?.method === "perf") {
+    lines.push("", "k instr/req: `perf stat` on every run, all threads of the process.");
   }
   lines.push("", "| target | measured | met |", "|---|---:|:---:|");
   for (const t of r.targets) {
