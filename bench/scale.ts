@@ -194,7 +194,8 @@ async function shapes(userId: number, itemId: number): Promise<Shape[]> {
     });
   }
   list.push(
-    { name: "q (selective word)", path: "/items?limit=20&q=k042" },
+    { name: "q (rare word: one item)", path: `/items?limit=20&q=${mid + 1}` },
+    { name: "q (selective word: items/997)", path: "/items?limit=20&q=k042" },
     { name: "q, sort=name", path: "/items?limit=20&q=k042&sort=name" },
     { name: "q two words, user_id", path: `/items?limit=20&q=k042%20red&user_id=${userId}` },
     { name: "common substring name=item 12", path: "/items?limit=20&name=item%2012" },
