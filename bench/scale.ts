@@ -23,8 +23,8 @@ import mysql from "mysql2/promise";
 import { openDatabase } from "@/db/open.ts";
 import { migrate } from "@/db/migrate.ts";
 import { cursorCodec, type CursorPosition } from "@/lib/cursor.ts";
-import { listScope } from "@/lib/pagination.ts";
-import { type ItemSortKey, itemSortSpec } from "@/modules/items/items.sorts.ts";
+import { listScope, sortSpec } from "@/lib/pagination.ts";
+import { ITEM_SORTS, type ItemSortKey } from "@/modules/items/items.sorts.ts";
 import type { Database } from "@/db/database.ts";
 import { type ScaleSeed, seedScale } from "./scale-seed.ts";
 
@@ -120,7 +120,7 @@ function mint(
   position: CursorPosition,
   filters: Record<string, string | number> = {},
 ) {
-  const spec = itemSortSpec(sort === "id" ? undefined : sort as ItemSortKey);
+  const spec = sortSpec(sort === "id" ? undefined : sort as ItemSortKey, ITEM_SORTS);
   return cursorCodec(SECRET_KEY).encode(listScope("items", spec, filters), position);
 }
 

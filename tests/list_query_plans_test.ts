@@ -9,11 +9,11 @@ import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import type { Database, SqlValue, StatementOptions } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
-import type { ListWindow } from "@/lib/pagination.ts";
+import { type ListWindow, sortSpec } from "@/lib/pagination.ts";
 import { listItems } from "@/modules/items/items.repository.ts";
-import { ITEM_SORTS, type ItemSortKey, itemSortSpec } from "@/modules/items/items.sorts.ts";
+import { ITEM_SORTS, type ItemSortKey } from "@/modules/items/items.sorts.ts";
 import { listUsers } from "@/modules/users/users.repository.ts";
-import { USER_SORTS, type UserSortKey, userSortSpec } from "@/modules/users/users.sorts.ts";
+import { USER_SORTS, type UserSortKey } from "@/modules/users/users.sorts.ts";
 import { seedScale } from "../bench/scale-seed.ts";
 
 interface Recorded {
@@ -142,7 +142,7 @@ for (const dialect of DIALECTS) {
               const { db, statements } = recording(database.db);
               await listItems(db, {
                 userId,
-                sort: itemSortSpec(sort),
+                sort: sortSpec(sort, ITEM_SORTS),
                 window,
                 limit: 20,
                 serverTimeoutMs: 5_000,
@@ -159,7 +159,7 @@ for (const dialect of DIALECTS) {
           const { db, statements } = recording(database.db);
           await listItems(db, {
             description: "notebook",
-            sort: itemSortSpec(sort),
+            sort: sortSpec(sort, ITEM_SORTS),
             window: { offset: 0 },
             limit: 20,
             serverTimeoutMs: 5_000,
@@ -174,7 +174,7 @@ for (const dialect of DIALECTS) {
           const { db, statements } = recording(database.db);
           await listItems(db, {
             q: ["k042"],
-            sort: itemSortSpec(sort),
+            sort: sortSpec(sort, ITEM_SORTS),
             window: { offset: 0 },
             limit: 20,
             serverTimeoutMs: 5_000,
@@ -205,7 +205,7 @@ for (const dialect of DIALECTS) {
               const { db, statements } = recording(database.db);
               await listUsers(db, {
                 ...filter,
-                sort: userSortSpec(sort),
+                sort: sortSpec(sort, USER_SORTS),
                 window,
                 limit: 20,
                 serverTimeoutMs: 5_000,

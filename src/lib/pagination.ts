@@ -134,9 +134,11 @@ export function cappedTotal(count: number): { total: number; relation: TotalRela
 }
 
 /** A validated sort: the column, its direction and how its cursor values are bound. */
-export interface SortSpec {
+export interface SortSpec<F extends string = string> {
   /** The sort value as the API names it (`-name`), `id` when absent. */
   key: string;
+  /** The field it orders by (`name`), `id` when absent. */
+  field: F | "id";
   column: string;
   idColumn: string;
   descending: boolean;
@@ -165,12 +167,13 @@ export interface SortSpec {
 export function sortSpec<F extends string>(
   sort: F | `-${F}` | undefined,
   sorts: SortFields<F>,
-): SortSpec {
+): SortSpec<F> {
   const descending = sort?.startsWith("-") ?? false;
   const name = (sort === undefined ? "id" : descending ? sort.slice(1) : sort) as F | "id";
   const field = sorts[name];
   return {
     key: sort ?? "id",
+    field: name,
     column: field.column,
     idColumn: sorts.id.column,
     descending,

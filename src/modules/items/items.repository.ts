@@ -10,7 +10,7 @@ import { type Condition, type ListPage, listPage } from "@/db/lists.repository.t
 import type { CursorPosition } from "@/lib/cursor.ts";
 import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 import type { Item } from "@/modules/items/items.schemas.ts";
-import { ITEM_SORTS, type ItemSortField, itemSortField } from "@/modules/items/items.sorts.ts";
+import { ITEM_SORTS, type ItemSortField } from "@/modules/items/items.sorts.ts";
 
 export type { Item };
 
@@ -21,7 +21,7 @@ export interface ItemListQuery {
   userId?: number | undefined;
   /** Full-text words, each matching a word prefix (see {@link searchWords}). */
   q?: readonly string[] | undefined;
-  sort: SortSpec;
+  sort: SortSpec<ItemSortField>;
   window: ListWindow;
   limit: number;
   /** MySQL's server-side limit on each list statement. */
@@ -101,7 +101,7 @@ export async function listItems(db: Database, query: ItemListQuery): Promise<Lis
       params: [words.map((word) => `"${word}"*`).join(" ")],
     },
   };
-  const field = itemSortField(query.sort);
+  const field = query.sort.field;
   const page = await listPage<ItemRow>(db, {
     table: "items",
     mysqlIndex: query.userId === undefined ? ITEM_SORTS[field].index : ITEM_SORTS[field].ownerIndex,

@@ -8,9 +8,9 @@ import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/lib/app-env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
-import { listScope, readPage } from "@/lib/pagination.ts";
+import { listScope, readPage, sortSpec } from "@/lib/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
-import { itemSortSpec } from "@/modules/items/items.sorts.ts";
+import { ITEM_SORTS } from "@/modules/items/items.sorts.ts";
 import type { Item } from "@/modules/items/items.repository.ts";
 import {
   type CreateItemSchema,
@@ -72,7 +72,7 @@ export async function listItems(
       message: `Expected 1 to ${SEARCH_MAX_WORDS} words of letters or digits`,
     }]);
   }
-  const sort = itemSortSpec(request.sort);
+  const sort = sortSpec(request.sort, ITEM_SORTS);
   const scope = listScope("items", sort, {
     name: request.name,
     description: request.description,

@@ -2,12 +2,11 @@
  * Every field an items list may be sorted by, and the one place it is said: its column
  * (qualified, as list statements join the FTS match set), the index serving it alone and after
  * `user_id = ?` (migrations 0001, 0003), and whether its cursor values are timestamps. The
- * `sort` query parameter, ORDER BY, cursors and the index hints all derive from it.
+ * `sort` query parameter (`sortParam`), ORDER BY, cursors (`sortSpec`) and the index hints all
+ * derive from it.
  *
  * @module
  */
-import { type SortSpec, sortSpec } from "@/lib/pagination.ts";
-
 export const ITEM_SORTS = {
   id: {
     column: "items.id",
@@ -37,13 +36,3 @@ export const ITEM_SORTS = {
 export type ItemSortField = keyof typeof ITEM_SORTS;
 /** A `sort` value: a field, or a field prefixed with `-` for descending. */
 export type ItemSortKey = ItemSortField | `-${ItemSortField}`;
-
-/** The validated `sort` of an items list. */
-export function itemSortSpec(sort: ItemSortKey | undefined): SortSpec {
-  return sortSpec(sort, ITEM_SORTS);
-}
-
-/** The sort field a spec of {@link itemSortSpec} orders by. */
-export function itemSortField(sort: SortSpec): ItemSortField {
-  return sort.key.replace(/^-/, "") as ItemSortField;
-}

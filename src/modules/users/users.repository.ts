@@ -9,7 +9,7 @@ import type { RoleName } from "@/lib/app-env.ts";
 import type { CursorPosition } from "@/lib/cursor.ts";
 import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
 import type { User } from "@/modules/users/users.schemas.ts";
-import { USER_SORTS, userSortField } from "@/modules/users/users.sorts.ts";
+import { USER_SORTS, type UserSortField } from "@/modules/users/users.sorts.ts";
 
 export type { User };
 
@@ -98,7 +98,7 @@ export interface UserListQuery {
   username?: string | undefined;
   activated?: boolean | undefined;
   roleId?: number | undefined;
-  sort: SortSpec;
+  sort: SortSpec<UserSortField>;
   window: ListWindow;
   limit: number;
   /** MySQL's server-side limit on each list statement. */
@@ -123,7 +123,7 @@ export async function listUsers(
     });
   }
   const sort = query.sort;
-  const field = USER_SORTS[userSortField(sort)];
+  const field = USER_SORTS[sort.field];
   const page = await listPage<UserRow>(db, {
     table: "users u",
     mysqlIndex: query.roleId !== undefined

@@ -14,7 +14,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from "@/lib/errors.ts";
-import { listScope, readPage } from "@/lib/pagination.ts";
+import { listScope, readPage, sortSpec } from "@/lib/pagination.ts";
 import { generatePassword } from "@/lib/passwords.ts";
 import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
 import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
@@ -31,7 +31,7 @@ import {
   type UserChanges,
 } from "@/modules/users/users.repository.ts";
 import type { ListUsersQuerySchema, UserPageSchema } from "@/modules/users/users.schemas.ts";
-import { userSortSpec } from "@/modules/users/users.sorts.ts";
+import { USER_SORTS } from "@/modules/users/users.sorts.ts";
 
 /** The detail of a 409 for a taken username (the reference app's wording). */
 export const USERNAME_TAKEN = "Username already taken";
@@ -169,7 +169,7 @@ export async function listUsers(
   deps: Pick<AppDeps, "db" | "config">,
   request: UserListRequest,
 ): Promise<UserPage> {
-  const sort = userSortSpec(request.sort);
+  const sort = sortSpec(request.sort, USER_SORTS);
   const scope = listScope("users", sort, {
     username: request.username,
     activated: request.activated,

@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { type SortSpec, sortSpec } from "@/lib/pagination.ts";
-
 export const USER_SORTS = {
   id: {
     column: "u.id",
@@ -35,13 +33,3 @@ export const USER_SORTS = {
 export type UserSortField = keyof typeof USER_SORTS;
 /** A `sort` value: a field, or a field prefixed with `-` for descending. */
 export type UserSortKey = UserSortField | `-${UserSortField}`;
-
-/** The validated `sort` of a users list. */
-export function userSortSpec(sort: UserSortKey | undefined): SortSpec {
-  return sortSpec(sort, USER_SORTS);
-}
-
-/** The sort field a spec of {@link userSortSpec} orders by. */
-export function userSortField(sort: SortSpec): UserSortField {
-  return sort.key.replace(/^-/, "") as UserSortField;
-}
