@@ -192,10 +192,10 @@ export interface LoginAttempt {
  * @param scope metric label: `login` for POST /auth/token, `docs` for HTTP Basic on the docs
  * @example
  * ```ts ignore
- * const attempt = await throttleLogin(c, body.username);
- * const user = await verifyCredentials(deps, body.username, body.password);
- * if (!user) throw new UnauthorizedError("Invalid credentials");
- * await attempt.succeeded();
+ * // A login handler (src/modules/auth/auth.handlers.ts); `c` is its context.
+ * const attempt = await throttleLogin(c, credentials.username); // 429 when over a limit
+ * const tokens = await service.login(c.var.deps, credentials, device); // 401 when wrong
+ * await attempt.succeeded(); // a right password clears the username's count
  * ```
  */
 export async function throttleLogin(
