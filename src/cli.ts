@@ -9,11 +9,9 @@ import denoJson from "../deno.json" with { type: "json" };
 import { type Config, ConfigError, loadConfig } from "@/config.ts";
 import { runTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { migrate } from "@/db/migrate.ts";
-import { openDatabase } from "@/db/open.ts";
-import { systemClock } from "@/lib/clock.ts";
+import { createCommandDeps } from "@/deps.ts";
 import { AppError } from "@/lib/errors.ts";
 import { getAppLogger, setupLogging } from "@/lib/logger.ts";
-import { PasswordHasher } from "@/lib/passwords.ts";
 import { startService } from "@/main.ts";
 import { breakGlass, type BreakGlassAction } from "@/modules/users/break-glass.ts";
 import { createAdmin } from "@/modules/users/create-admin.ts";
@@ -105,10 +103,9 @@ function breakGlassCommand(action: BreakGlassAction): Command {
     if (flags.username === undefined || flags.username === "") {
       throw new UsageError("--username <name> is required");
     }
-    const config = await prepare();
-    const db = await openDatabase(config.database);
+    const deps = await createCommandDeps(await prepare());
     try {
-      const result = await breakGlass({ db, clock: systemClock }, action, flags.username);
+      const result = await breakGlass(deps, action, flags.username);
       const { user } = result;
       const who = `"${user.username}" (id ${user.id}, ${user.role})`;
       const state = user.activated ? "active" : "deactivated";
@@ -125,7 +122,7 @@ function breakGlassCommand(action: BreakGlassAction): Command {
         console.error("Warning: no active admin remains; create one with create-admin");
       }
     } finally {
-      await db.close();
+      await deps.close();
     }
     return 0;
   };
@@ -144,16 +141,15 @@ const COMMANDS: Record<string, Command> = {
   },
   migrate: async (args) => {
     parseFlags(args, {});
-    const config = await prepare();
-    const db = await openDatabase(config.database);
+    const deps = await createCommandDeps(await prepare());
     try {
-      const { applied } = await migrate(db);
+      const { applied } = await migrate(deps.db);
       getAppLogger("migrate").info("Applied {count} migration(s): {applied}", {
         count: applied.length,
         applied: applied.join(", ") || "none pending",
       });
     } finally {
-      await db.close();
+      await deps.close();
     }
     return 0;
   },
@@ -174,30 +170,27 @@ const COMMANDS: Record<string, Command> = {
     if (password === undefined || password === "") {
       throw new UsageError("No password: use --password-stdin, --password or ADMIN_PASSWORD");
     }
-    const db = await openDatabase(config.database);
+    const deps = await createCommandDeps(config, { migrate: true });
     try {
-      await migrate(db);
-      const passwords = new PasswordHasher(config.auth.secretKey);
-      const admin = await createAdmin({ db, clock: systemClock, passwords }, username, password);
+      const admin = await createAdmin(deps, username, password);
       console.log(`Created admin "${admin.username}" (id ${admin.id})`);
     } finally {
-      await db.close();
+      await deps.close();
     }
     return 0;
   },
   "purge-tokens": async (args) => {
     parseFlags(args, {});
-    const config = await prepare();
-    const db = await openDatabase(config.database);
+    const deps = await createCommandDeps(await prepare());
     try {
-      const result = await runTokenPurge({ db, clock: systemClock });
+      const result = await runTokenPurge(deps);
       console.log(
         result.ran
           ? `Deleted ${result.deleted} expired session(s)`
           : "Skipped: another instance is purging right now",
       );
     } finally {
-      await db.close();
+      await deps.close();
     }
     return 0;
   },

@@ -1,8 +1,9 @@
 /**
  * `createDeps(config, overrides)`: builds the {@link AppDeps} the app runs on, once, for the
- * service, the CLI and the tests alike. Each step that opens something registers how to close
- * it; a failing step closes what the earlier ones opened (in reverse order) before the error
- * goes on, and `close()` does the same on shutdown.
+ * service (`main.ts`, the CLI's `serve`) and the tests alike. Each step that opens something
+ * registers how to close it; a failing step closes what the earlier ones opened (in reverse
+ * order) before the error goes on, and `close()` does the same on shutdown. The CLI's one-shot
+ * commands take the subset they need from {@link createCommandDeps}.
  *
  * @example
  * ```ts ignore
@@ -62,6 +63,43 @@ export interface OwnedDeps extends AppDeps {
   close(): Promise<void>;
 }
 
+/** What a one-shot CLI command runs on: the database and what writes to it, and `close()`. */
+export interface CommandDeps extends Pick<AppDeps, "config" | "db" | "clock" | "passwords"> {
+  /** Close the database; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+function passwordHasher(config: Config): PasswordHasher {
+  return new PasswordHasher(
+    config.auth.secretKey,
+    DEFAULT_ARGON2_PARAMS,
+    undefined,
+    hashQueueLimits(config.auth.hashQueueLimit),
+  );
+}
+
+/**
+ * The dependencies of a one-shot CLI command (`migrate`, `create-admin`, `purge-tokens`, the
+ * break-glass commands): the same database, clock and password hasher as {@link createDeps}
+ * builds, without the service's caches, limiter, identity provider or bootstrap admin. With
+ * `migrate`, pending migrations are applied first.
+ */
+export async function createCommandDeps(
+  config: Config,
+  options: { migrate?: boolean } = {},
+): Promise<CommandDeps> {
+  const db = await openDatabase(config.database);
+  let closing: Promise<void> | undefined;
+  const close = () => closing ??= db.close();
+  try {
+    if (options.migrate) await migrate(db);
+    return { config, db, clock: systemClock, passwords: passwordHasher(config), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 /** Build the app's dependencies; on any failure, what was opened is closed again. */
 export async function createDeps(
   config: Config,
@@ -93,13 +131,7 @@ export async function createDeps(
       const { applied } = await migrate(db);
       if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
     }
-    const passwords = overrides.passwords ??
-      new PasswordHasher(
-        config.auth.secretKey,
-        DEFAULT_ARGON2_PARAMS,
-        undefined,
-        hashQueueLimits(config.auth.hashQueueLimit),
-      );
+    const passwords = overrides.passwords ?? passwordHasher(config);
     const source = db;
     const versions = new VersionsCache({
       load: () => loadVersions(source),

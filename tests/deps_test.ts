@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { testConfig } from "./helpers/app.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
-import { createDeps } from "@/deps.ts";
+import { createCommandDeps, createDeps } from "@/deps.ts";
 
 /** Wait (up to 5 s) until the server has closed connections to `name` down to `expected`. */
 async function settlesAt(
@@ -43,6 +43,24 @@ if (DIALECTS.includes("mysql")) {
       // Not migrated: loading the versions table fails after the pool has connected.
       const config = testConfig(database.url);
       await assertRejects(() => createDeps(config, { migrate: false }), Error);
+      assertEquals(await settlesAt(database.db as never, name, before), before);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  Deno.test("[mysql] a CLI command's deps hold only the database, and close() releases it", async () => {
+    const database = await createTestDatabase("mysql");
+    try {
+      const name = new URL(database.url).pathname.slice(1);
+      const before = await connectionsTo(database.db as never, name);
+      const deps = await createCommandDeps(testConfig(database.url), { migrate: true });
+      const applied = await deps.db.query<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM schema_migrations",
+      );
+      assert(Number(applied[0]?.n) > 0, "migrated");
+      await deps.close();
+      await deps.close();
       assertEquals(await settlesAt(database.db as never, name, before), before);
     } finally {
       await database.drop();
