@@ -33,6 +33,14 @@ import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
 export const EXEMPT_PATHS: ReadonlySet<string> = new Set(["/livez", "/readyz"]);
 
 /** Whether the matched route authenticates: one of its handlers is a `requireAuth()`. */
+/**
+ * A handler's context (whose env adds its route's variables, such as `user`) seen as the plain
+ * app context these helpers read: they use only what every request has.
+ */
+function asAppContext<E extends AppEnv>(c: Context<E>): Context<AppEnv> {
+  return c as unknown as Context<AppEnv>;
+}
+
 function routeAuthenticates(c: Context<AppEnv>): boolean {
   for (const route of matchedRoutes(c)) {
     if ("authRequirement" in route.handler) return true;
@@ -258,10 +266,11 @@ export function docsCredentialThrottle(): CredentialThrottle {
  * from many addresses gets no more guesses). The (`RATE_LIMIT_LOGIN_MAX` + 1)th wrong guess in
  * the window is 429. A right password clears that user's counts.
  */
-export async function throttlePasswordCheck(
-  c: Context<AppEnv>,
+export async function throttlePasswordCheck<E extends AppEnv>(
+  context: Context<E>,
   user: { id: number; username: string },
 ): Promise<LoginAttempt> {
+  const c = asAppContext(context);
   const { rateLimiter } = c.get("deps");
   // Never equal to a username key, which always holds "|<address>".
   const anyAddressKey = `#${user.id}`;
@@ -284,7 +293,11 @@ export async function throttlePasswordCheck(
  * "Username already taken" tells whether a name exists, so this bounds how many names one
  * account can probe.
  */
-export async function throttleRename(c: Context<AppEnv>, userId: number): Promise<void> {
+export async function throttleRename<E extends AppEnv>(
+  context: Context<E>,
+  userId: number,
+): Promise<void> {
+  const c = asAppContext(context);
   const { rateLimiter } = c.get("deps");
   const status = await rateLimiter.hit(rateLimiter.rename, `u:${userId}`);
   record(c, status);

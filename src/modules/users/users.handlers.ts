@@ -1,5 +1,3 @@
-import type { Context } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
 import type { AppRouteHandler } from "@/lib/router.ts";
 import { ForbiddenError } from "@/lib/errors.ts";
 import { nextLink } from "@/lib/pagination.ts";
@@ -46,8 +44,6 @@ export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
 export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
   const actor = c.var.user;
-  // The limiter helpers take the plain app context; this one only adds typed auth variables.
-  const plain = c as unknown as Context<AppEnv>;
   const changes = c.req.valid("json");
   const passwordChange = changes.password !== undefined || changes.current_password !== undefined;
   if (passwordChange && c.var.principal.method === "api_key") {
@@ -60,8 +56,8 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
     user_id,
     changes,
     {
-      passwordCheck: () => throttlePasswordCheck(plain, actor),
-      rename: () => throttleRename(plain, actor.id),
+      passwordCheck: () => throttlePasswordCheck(c, actor),
+      rename: () => throttleRename(c, actor.id),
       client: c.var.clientIp,
     },
   );
