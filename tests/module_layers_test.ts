@@ -85,3 +85,16 @@ Deno.test("repositories import only db/, lib/ and their own module's schemas and
   });
   assertEquals(show(wrong), []);
 });
+
+Deno.test("src/ reads context variables with c.get(), never through c.var", async () => {
+  // Hono's `c.var` copies every variable into a new object on each access (src/lib/app-env.ts);
+  // mentions in backquotes (documentation) are fine.
+  const wrong: string[] = [];
+  for (const file of await sourceFiles(SRC)) {
+    const text = await Deno.readTextFile(new URL(file, SRC));
+    for (const match of text.matchAll(/(?<![`\w.])c\.var\b/g)) {
+      wrong.push(`${file}:${text.slice(0, match.index).split("\n").length}`);
+    }
+  }
+  assertEquals(wrong, []);
+});

@@ -20,7 +20,7 @@ import { bodyGuard } from "@/middleware/body-guard.ts";
 
 /**
  * A handler whose params, body, responses and variables are typed by its route definition:
- * the variables its route's middleware set (such as `c.var.user` after `requireAuth()`) are
+ * the variables its route's middleware set (such as `user` after `requireAuth()`) are
  * there without a run-time check.
  */
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<

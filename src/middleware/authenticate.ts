@@ -80,8 +80,8 @@ export function effectiveScopes(principal: Principal): ReadonlySet<Scope> {
 }
 
 /**
- * Require a valid bearer credential: sets `c.var.principal`, `c.var.user` and (for session
- * tokens) `c.var.session`, or answers 401 with `WWW-Authenticate: Bearer`. Expired tokens,
+ * Require a valid bearer credential: sets the `principal`, `user` and (for session tokens)
+ * `session` variables, or answers 401 with `WWW-Authenticate: Bearer`. Expired tokens,
  * revoked sessions and deactivated users fail. A credential without the route's `scopes`
  * gets 403 `insufficient_scope` (RFC 6750 section 3.1); one of a kind outside `methods`, 403.
  *
@@ -105,7 +105,7 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
     if (token === undefined) throw new UnauthorizedError("Not authenticated");
     // An address guessing tokens is refused before any authenticator does I/O.
     await rejectOverAuthFailures(c);
-    const { authenticators, metrics } = c.var.deps;
+    const { authenticators, metrics } = c.get("deps");
     const authenticator = authenticators.find((candidate) => candidate.accepts(token));
     const method = authenticator?.method ?? "unknown";
     let principal: Principal | undefined;

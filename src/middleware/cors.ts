@@ -85,7 +85,7 @@ export function cors({ allowedOrigins }: CorsOptions): MiddlewareHandler<AppEnv>
           "cors_origin_not_allowed",
           "Cross-origin requests from this origin are not allowed",
         );
-        const res = problemResponse(error.toProblem(c.var.requestId));
+        const res = problemResponse(error.toProblem(c.get("requestId")));
         if (allowed.size > 0) addVaryOrigin(res.headers);
         return res;
       }

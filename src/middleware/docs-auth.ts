@@ -110,7 +110,7 @@ export function docsBasicAuth(options: DocsBasicAuthOptions): MiddlewareHandler<
   };
 
   return async function docsBasicAuth(c, next) {
-    const { clock } = c.var.deps;
+    const { clock } = c.get("deps");
     const header = c.req.header("authorization");
     const credentials = parseBasicCredentials(header);
     if (!credentials) {
@@ -129,8 +129,8 @@ export function docsBasicAuth(options: DocsBasicAuthOptions): MiddlewareHandler<
     if (!(await options.isAdmin(c, credentials.username, credentials.password))) {
       log.info("Docs login refused for {username}", {
         username: credentials.username,
-        ip: c.var.clientIp,
-        request_id: c.var.requestId,
+        ip: c.get("clientIp"),
+        request_id: c.get("requestId"),
       });
       throw new UnauthorizedError("Invalid credentials", DOCS_AUTH_CHALLENGE);
     }

@@ -81,7 +81,7 @@ export interface OwnerOrAdminOptions {
  * middleware: [
  *   requireAuth(),
  *   requireOwnerOrAdmin({
- *     load: (c, id) => findItemOwnerId(c.var.deps.db, id),
+ *     load: (c, id) => findItemOwnerId(c.get("deps").db, id),
  *     notFound: "Item not found",
  *   }),
  * ] as const

@@ -202,7 +202,7 @@ export interface LoginAttempt {
  * ```ts ignore
  * // A login handler (src/modules/auth/auth.handlers.ts); `c` is its context.
  * const attempt = await throttleLogin(c, credentials.username); // 429 when over a limit
- * const tokens = await service.login(c.var.deps, credentials, device); // 401 when wrong
+ * const tokens = await service.login(c.get("deps"), credentials, device); // 401 when wrong
  * await attempt.succeeded(); // a right password clears the username's count
  * ```
  */

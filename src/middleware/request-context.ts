@@ -1,6 +1,6 @@
 /**
  * First middleware of every request: request id (a sane incoming `X-Request-Id` is kept,
- * otherwise one is generated, and it is echoed), client address, dependencies on `c.var`, and
+ * otherwise one is generated, and it is echoed), client address, dependencies as context variables, and
  * one access-log line when the response is ready.
  *
  * @module
@@ -70,11 +70,11 @@ export function clientAddress(c: Context, trustProxy: TrustedProxies): string {
 
 /** Options of {@link requestContext}. */
 export interface RequestContextOptions {
-  /** What every later middleware and handler finds in `c.var.deps`. */
+  /** What every later middleware and handler finds in `c.get("deps")`. */
   deps: AppDeps;
 }
 
-/** Set up `c.var`, write the access log and count the request in the HTTP metrics. */
+/** Set the context variables, write the access log and count the request in the HTTP metrics. */
 export function requestContext({ deps }: RequestContextOptions): MiddlewareHandler<AppEnv> {
   const accessLog = getAppLogger("http");
   const trustProxy = deps.config.http.trustProxy;

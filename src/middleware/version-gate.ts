@@ -56,7 +56,7 @@ function under(path: string, prefix: string): boolean {
 /**
  * Refuse unknown, unsupported and sunset versions with 426; mark deprecated ones with
  * `Deprecation` (RFC 9745) and `Sunset` (RFC 8594). No header: allowed. An empty header counts
- * as none. Sets `c.var.apiVersion` for the access log.
+ * as none. Sets the `apiVersion` variable for the access log.
  *
  * @example
  * ```ts ignore

@@ -41,7 +41,7 @@ export function createApiKeyAuthenticator(
         (error) =>
           log.warning("Could not record API key use: {error}", { api_key_id: found.id, error }),
       );
-      c.var.deps.metrics.apiKeyRequests.inc({ key_id: String(found.id) });
+      c.get("deps").metrics.apiKeyRequests.inc({ key_id: String(found.id) });
       return {
         user: found.user,
         method: "api_key",

@@ -8,7 +8,7 @@ import * as service from "@/modules/api-keys/api-keys.service.ts";
 
 export const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { apiKey, key } = await service.createApiKey(c.var.deps, c.var.user, {
+  const { apiKey, key } = await service.createApiKey(c.get("deps"), c.get("user"), {
     name: body.name,
     scopes: body.scopes,
     expiresAt: body.expires_at,
@@ -21,11 +21,11 @@ export const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
 
 export const listApiKeys: AppRouteHandler<ListApiKeysRoute> = async (c) => {
   const { user_id } = c.req.valid("query");
-  return c.json(await service.listApiKeys(c.var.deps, c.var.user, user_id), 200);
+  return c.json(await service.listApiKeys(c.get("deps"), c.get("user"), user_id), 200);
 };
 
 export const revokeApiKey: AppRouteHandler<RevokeApiKeyRoute> = async (c) => {
   const { key_id } = c.req.valid("param");
-  await service.revokeApiKey(c.var.deps, c.var.user, key_id);
+  await service.revokeApiKey(c.get("deps"), c.get("user"), key_id);
   return c.body(null, 204);
 };

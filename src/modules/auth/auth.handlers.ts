@@ -29,9 +29,9 @@ export const login: AppRouteHandler<LoginRoute> = async (c) => {
   }
   // Counted before the password is verified: 429 once this username+address or address is over.
   const attempt = await throttleLogin(c, credentials.username);
-  const tokens = await service.login(c.var.deps, credentials, {
+  const tokens = await service.login(c.get("deps"), credentials, {
     userAgent: c.req.header("user-agent"),
-    ip: c.var.clientIp,
+    ip: c.get("clientIp"),
   });
   await attempt.succeeded();
   return c.json(tokens, 200);
@@ -39,25 +39,28 @@ export const login: AppRouteHandler<LoginRoute> = async (c) => {
 
 export const refresh: AppRouteHandler<RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
-  return c.json(await service.refresh(c.var.deps, refresh_token), 200);
+  return c.json(await service.refresh(c.get("deps"), refresh_token), 200);
 };
 
 export const logout: AppRouteHandler<LogoutRoute> = async (c) => {
-  await service.logout(c.var.deps, c.var.session.id);
+  await service.logout(c.get("deps"), c.get("session").id);
   return c.body(null, 204);
 };
 
 export const listSessions: AppRouteHandler<ListSessionsRoute> = async (c) => {
-  return c.json(await service.listSessions(c.var.deps, c.var.user.id, c.var.session.id), 200);
+  return c.json(
+    await service.listSessions(c.get("deps"), c.get("user").id, c.get("session").id),
+    200,
+  );
 };
 
 export const revokeSession: AppRouteHandler<RevokeSessionRoute> = async (c) => {
   const { session_id } = c.req.valid("param");
-  await service.revokeSession(c.var.deps, c.var.user.id, session_id);
+  await service.revokeSession(c.get("deps"), c.get("user").id, session_id);
   return c.body(null, 204);
 };
 
 export const revokeOtherSessions: AppRouteHandler<RevokeOtherSessionsRoute> = async (c) => {
-  await service.revokeOtherSessions(c.var.deps, c.var.user.id, c.var.session.id);
+  await service.revokeOtherSessions(c.get("deps"), c.get("user").id, c.get("session").id);
   return c.body(null, 204);
 };

@@ -61,8 +61,8 @@ export async function isAdminLogin(
   username: string,
   password: string,
 ): Promise<boolean> {
-  const check = await checkCredentials(c.var.deps, username, password, {
-    client: c.var.clientIp,
+  const check = await checkCredentials(c.get("deps"), username, password, {
+    client: c.get("clientIp"),
   });
   return check.outcome === "success" && check.user.role === "admin";
 }

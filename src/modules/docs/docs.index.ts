@@ -128,7 +128,7 @@ export function createDocsRouter(
       asset = await assets.get(name);
     } catch (error) {
       if (!(error instanceof DocsAssetMissingError)) throw error;
-      log.error("{message}", { message: error.message, request_id: c.var.requestId });
+      log.error("{message}", { message: error.message, request_id: c.get("requestId") });
       throw new ServiceUnavailableError("The docs assets are missing from this build");
     }
     const gzip = /\bgzip\b/i.test(c.req.header("accept-encoding") ?? "");

@@ -10,13 +10,13 @@ import type {
 } from "@/modules/items/items.routes.ts";
 
 export const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
-  const item = await service.createItem(c.var.deps, c.var.user.id, c.req.valid("json"));
+  const item = await service.createItem(c.get("deps"), c.get("user").id, c.req.valid("json"));
   c.header("Location", `/items/${item.id}`);
   return c.json(item, 201);
 };
 
 export const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
-  const page = await service.listItems(c.var.deps, {
+  const page = await service.listItems(c.get("deps"), {
     ...c.req.valid("query"),
     pageGiven: c.req.query("page") !== undefined,
   });
@@ -26,16 +26,16 @@ export const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
 
 export const getItem: AppRouteHandler<GetItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  return c.json(await service.getItem(c.var.deps, id), 200);
+  return c.json(await service.getItem(c.get("deps"), id), 200);
 };
 
 export const updateItem: AppRouteHandler<UpdateItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  return c.json(await service.updateItem(c.var.deps, id, c.req.valid("json")), 200);
+  return c.json(await service.updateItem(c.get("deps"), id, c.req.valid("json")), 200);
 };
 
 export const deleteItem: AppRouteHandler<DeleteItemRoute> = async (c) => {
   const { item_id: id } = c.req.valid("param");
-  await service.deleteItem(c.var.deps, id);
+  await service.deleteItem(c.get("deps"), id);
   return c.body(null, 204);
 };

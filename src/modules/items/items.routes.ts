@@ -14,7 +14,7 @@ import { findItemOwnerId, ITEM_NOT_FOUND } from "@/modules/items/items.service.t
 
 // A missing item passes on: its body is validated first (422), then the service answers 404.
 const ownerOrAdmin = requireOwnerOrAdmin({
-  load: (c, id) => findItemOwnerId(c.var.deps, id),
+  load: (c, id) => findItemOwnerId(c.get("deps"), id),
   notFound: ITEM_NOT_FOUND,
   whenMissing: "continue",
 });

@@ -78,7 +78,7 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
         // The reason, never the token.
         log.debug("Refused a provider token: {reason}", {
           reason: outcome.reason,
-          request_id: c.var.requestId,
+          request_id: c.get("requestId"),
         });
         return undefined;
       }

@@ -3,10 +3,10 @@ import type { GetRoleRoute, ListRolesRoute } from "@/modules/roles/roles.routes.
 import * as service from "@/modules/roles/roles.service.ts";
 
 export const listRoles: AppRouteHandler<ListRolesRoute> = async (c) => {
-  return c.json(await service.listRoles(c.var.deps), 200);
+  return c.json(await service.listRoles(c.get("deps")), 200);
 };
 
 export const getRole: AppRouteHandler<GetRoleRoute> = async (c) => {
   const { role_id } = c.req.valid("param");
-  return c.json(await service.getRole(c.var.deps, role_id), 200);
+  return c.json(await service.getRole(c.get("deps"), role_id), 200);
 };

@@ -15,7 +15,7 @@ import * as service from "@/modules/users/users.service.ts";
 
 export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { user, generatedPassword } = await service.createUser(c.var.deps, {
+  const { user, generatedPassword } = await service.createUser(c.get("deps"), {
     username: body.username,
     roleId: body.role_id,
     password: body.password,
@@ -28,7 +28,7 @@ export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
 };
 
 export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
-  const page = await service.listUsers(c.var.deps, {
+  const page = await service.listUsers(c.get("deps"), {
     ...c.req.valid("query"),
     pageGiven: c.req.query("page") !== undefined,
   });
@@ -38,27 +38,27 @@ export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
 
 export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
-  return c.json(await service.getUser(c.var.deps, user_id), 200);
+  return c.json(await service.getUser(c.get("deps"), user_id), 200);
 };
 
 export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
-  const actor = c.var.user;
+  const actor = c.get("user");
   const changes = c.req.valid("json");
   const passwordChange = changes.password !== undefined || changes.current_password !== undefined;
-  if (passwordChange && c.var.principal.method === "api_key") {
+  if (passwordChange && c.get("principal").method === "api_key") {
     throw new ForbiddenError("An API key cannot change passwords; use a session token");
   }
   const user = await service.changeUser(
-    c.var.deps,
+    c.get("deps"),
     actor,
-    c.var.session?.id,
+    c.get("session")?.id,
     user_id,
     changes,
     {
       passwordCheck: () => throttlePasswordCheck(c, actor),
       rename: () => throttleRename(c, actor.id),
-      client: c.var.clientIp,
+      client: c.get("clientIp"),
     },
   );
   return c.json(user, 200);
@@ -66,19 +66,19 @@ export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
 
 export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
   const { user_id } = c.req.valid("param");
-  await service.deactivateUser(c.var.deps, c.var.user, user_id);
+  await service.deactivateUser(c.get("deps"), c.get("user"), user_id);
   return c.body(null, 204);
 };
 
 export const me: AppRouteHandler<MeRoute> = async (c) => {
-  const caller = c.var.user;
-  const user = await service.getOwnAccount(c.var.deps, caller);
+  const caller = c.get("user");
+  const user = await service.getOwnAccount(c.get("deps"), caller);
   // The role of this request (a provider token's role may differ from the stored one).
   return c.json({
     ...user,
     role: caller.role,
     role_id: caller.roleId,
-    auth_method: c.var.principal.method,
-    scopes: [...effectiveScopes(c.var.principal)],
+    auth_method: c.get("principal").method,
+    scopes: [...effectiveScopes(c.get("principal"))],
   }, 200);
 };

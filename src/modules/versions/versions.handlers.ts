@@ -7,12 +7,12 @@ import type {
 } from "@/modules/versions/versions.routes.ts";
 
 export const listVersions: AppRouteHandler<ListVersionsRoute> = async (c) => {
-  return c.json(await service.listVersions(c.var.deps), 200);
+  return c.json(await service.listVersions(c.get("deps")), 200);
 };
 
 export const createVersion: AppRouteHandler<CreateVersionRoute> = async (c) => {
   const body = c.req.valid("json");
-  const created = await service.createVersion(c.var.deps, {
+  const created = await service.createVersion(c.get("deps"), {
     version: body.version,
     supported: body.supported,
     deprecated: body.deprecated,
@@ -24,7 +24,7 @@ export const createVersion: AppRouteHandler<CreateVersionRoute> = async (c) => {
 export const updateVersion: AppRouteHandler<UpdateVersionRoute> = async (c) => {
   const { version_id: id } = c.req.valid("param");
   const changes = c.req.valid("json");
-  const updated = await service.updateVersion(c.var.deps, id, {
+  const updated = await service.updateVersion(c.get("deps"), id, {
     version: changes.version,
     supported: changes.supported,
     deprecated: changes.deprecated,
