@@ -3,8 +3,7 @@
  * (its context variables) every router, middleware and handler builds on.
  *
  * Read a variable with `c.get("deps")`, never `c.var.deps`: Hono's `c.var` builds a new object
- * of every variable (`Object.fromEntries`) on each access, which measured about 10k instructions
- * per access on an item read (bench/README.md, "Fast paths"); `c.get` is one `Map` lookup.
+ * of every variable (`Object.fromEntries`) on each access; `c.get` is one `Map` lookup.
  *
  * @module
  */
