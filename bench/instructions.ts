@@ -26,7 +26,8 @@
  * checkout's seeder: the users and items columns have not changed), sessions from its
  * `/auth/token`. The database is dropped at the end.
  *
- * Settings (environment): BENCH_SERVICE_ROOT, BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306),
+ * Settings (environment): BENCH_SERVICE_ROOT, BENCH_CALLGRIND_CASES (a comma list of the case
+ * names, e.g. `GET /items/{id}`; default: all), BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306),
  * BENCH_CALLGRIND_REQUESTS (measured requests per case, 1000), BENCH_CALLGRIND_WARMUP
  * (uninstrumented warm-up requests per case, 2000), BENCH_USERS (1000), BENCH_ITEMS_PER_USER
  * (100).
@@ -243,6 +244,13 @@ async function gitCommit(dir: string): Promise<string | null> {
   return out?.success ? new TextDecoder().decode(out.stdout).trim() : null;
 }
 
+/** BENCH_CALLGRIND_CASES: a comma list of case names (default: every case). */
+function casesFromEnv(): CallgrindCaseName[] | undefined {
+  const names = Deno.env.get("BENCH_CALLGRIND_CASES");
+  if (!names) return undefined;
+  return names.split(",").map((name) => name.trim()) as CallgrindCaseName[];
+}
+
 async function main(): Promise<void> {
   const serviceRoot = Deno.realPathSync(Deno.env.get("BENCH_SERVICE_ROOT") ?? ROOT);
   const mysqlUrl = Deno.env.get("BENCH_MYSQL_URL") ?? "mysql://root@127.0.0.1:3306";
@@ -296,6 +304,7 @@ async function main(): Promise<void> {
       itemMin,
       itemMax,
       log,
+      cases: casesFromEnv(),
     });
     console.log(JSON.stringify({ service_root: serviceRoot, commit, cases: counts }, null, 2));
   } finally {

@@ -31,7 +31,7 @@ import {
   StatementKiller,
 } from "@/db/mysql-limits.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
-import { currentQueryBudget } from "@/lib/query-budget.ts";
+import { currentQueryBudget, type QueryBudget } from "@/lib/query-budget.ts";
 
 /** Options of {@link openMysql}. */
 export interface MysqlOptions {
@@ -132,16 +132,17 @@ class MysqlDatabase implements Database {
   /**
    * Run a statement with its deadline (epoch ms): the query timeout, or sooner when the
    * request's budget ends sooner (charged while the statement runs), or `options.timeoutMs`.
+   * `run` is given the deadline and the budget, and must call `budget.end()` once it settles.
    */
   #budgeted<T>(
     options: StatementOptions | undefined,
-    run: (at: number) => Promise<T>,
+    run: (at: number, budget: QueryBudget | undefined) => Promise<T>,
   ): Promise<T> {
     const now = Date.now();
-    if (options?.timeoutMs !== undefined) return run(now + options.timeoutMs);
+    if (options?.timeoutMs !== undefined) return run(now + options.timeoutMs, undefined);
     const budget = currentQueryBudget();
-    if (!budget) return run(now + this.#timeoutMs);
-    return run(Math.min(now + this.#timeoutMs, budget.begin(now))).finally(() => budget.end());
+    if (!budget) return run(now + this.#timeoutMs, undefined);
+    return run(Math.min(now + this.#timeoutMs, budget.begin(now)), budget);
   }
 
   /** `sql` under the server-side limit `options` ask for, in the server's own syntax. */
@@ -167,21 +168,26 @@ class MysqlDatabase implements Database {
    *
    * The deadline is `at` (see {@link #budgeted}); a statement still running then is
    * killed on the server as well, so the database stops working for a client that was told 503.
+   * The request's `budget` is charged until the statement (with its retries) settles, in the
+   * same callbacks: no promise more per statement.
    */
   #statement<T>(
     sql: string,
     params: readonly SqlValue[],
     attempt = 1,
     at = Date.now() + this.#timeoutMs,
+    budget?: QueryBudget,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let conn: CorePoolConnection | undefined;
       if (at <= Date.now()) {
+        budget?.end();
         return reject(new DatabaseUnavailableError("The request's database time is spent"));
       }
       const deadline = this.#statementDeadlines.addAt(at, () => {
         settled = true;
+        budget?.end();
         const threadId = conn?.threadId;
         conn?.destroy();
         this.#killer.kill(threadId);
@@ -199,9 +205,10 @@ class MysqlDatabase implements Database {
         settle(translated instanceof DatabaseUnavailableError);
         if (isDeadlock(translated) && attempt < DEADLOCK_ATTEMPTS) {
           deadlockBackoff(attempt)
-            .then(() => this.#statement<T>(sql, params, attempt + 1, at))
+            .then(() => this.#statement<T>(sql, params, attempt + 1, at, budget))
             .then(resolve, reject);
         } else {
+          budget?.end();
           reject(translated);
         }
       };
@@ -217,6 +224,7 @@ class MysqlDatabase implements Database {
           if (settled) return; // the deadline destroyed the connection
           if (queryError) return fail(queryError);
           settle(false);
+          budget?.end();
           resolve(result as T);
         });
       });
@@ -234,11 +242,11 @@ class MysqlDatabase implements Database {
     options?: StatementOptions,
   ) {
     try {
-      return await this.#budgeted(options, (at) =>
+      return await this.#budgeted(options, (at, budget) =>
         withDeadlineAt(fn(on), at, "MySQL query", () => {
           // The caller destroys the connection (the error is DatabaseUnavailableError).
           this.#killer.kill(on.threadId);
-        }));
+        }).finally(() => budget?.end()));
     } catch (error) {
       throw translateError(error);
     }
@@ -276,10 +284,13 @@ class MysqlDatabase implements Database {
     options?: StatementOptions,
   ): Promise<T[]> {
     if (options === undefined) {
-      return this.#budgeted(undefined, (at) => this.#statement<T[]>(sql, params, 1, at));
+      return this.#budgeted(
+        undefined,
+        (at, budget) => this.#statement<T[]>(sql, params, 1, at, budget),
+      );
     }
     return this.#capped(sql, options).then((capped) =>
-      this.#budgeted(options, (at) => this.#statement<T[]>(capped, params, 1, at))
+      this.#budgeted(options, (at, budget) => this.#statement<T[]>(capped, params, 1, at, budget))
     );
   }
 
@@ -291,7 +302,7 @@ class MysqlDatabase implements Database {
     const capped = options === undefined ? sql : await this.#capped(sql, options);
     const header = await this.#budgeted(
       options,
-      (at) => this.#statement<ResultSetHeader>(capped, params, 1, at),
+      (at, budget) => this.#statement<ResultSetHeader>(capped, params, 1, at, budget),
     );
     return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
   }
