@@ -30,8 +30,12 @@ import {
   type ServerFlavor,
   StatementKiller,
 } from "@/db/mysql-limits.ts";
+import { createQueryFormat } from "@/db/mysql-format.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
 import { currentQueryBudget, type QueryBudget } from "@/lib/query-budget.ts";
+
+/** Dates are read and written as UTC. */
+const TIMEZONE = "Z";
 
 /** Options of {@link openMysql}. */
 export interface MysqlOptions {
@@ -429,7 +433,8 @@ export function openMysql(options: MysqlOptions): Database {
     queueLimit: options.queueLimit,
     waitForConnections: true,
     enableKeepAlive: true,
-    timezone: "Z",
+    timezone: TIMEZONE,
+    queryFormat: createQueryFormat(TIMEZONE),
     charset: "utf8mb4_unicode_ci",
     supportBigNumbers: true,
     decimalNumbers: true,
