@@ -246,11 +246,14 @@ class MysqlDatabase implements Database {
     options?: StatementOptions,
   ) {
     try {
-      return await this.#budgeted(options, (at, budget) =>
-        withDeadlineAt(fn(on), at, "MySQL query", () => {
-          // The caller destroys the connection (the error is DatabaseUnavailableError).
-          this.#killer.kill(on.threadId);
-        }).finally(() => budget?.end()));
+      return await this.#budgeted(
+        options,
+        (at, budget) =>
+          withDeadlineAt(fn(on), at, "MySQL query", () => {
+            // The caller destroys the connection (the error is DatabaseUnavailableError).
+            this.#killer.kill(on.threadId);
+          }).finally(() => budget?.end()),
+      );
     } catch (error) {
       throw translateError(error);
     }

@@ -57,11 +57,3 @@ export function parseScopeClaim(value: string): Scope[] {
   }
   return scopes;
 }
-
-/** The scopes of `required` that `held` lacks (empty when `held` covers them all). */
-export function missingScopes(
-  required: readonly Scope[],
-  held: ReadonlySet<Scope>,
-): Scope[] {
-  return required.filter((scope) => !held.has(scope));
-}

@@ -16,7 +16,7 @@ import {
   UnauthorizedError,
 } from "@/lib/errors.ts";
 import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
-import { missingScopes, type Scope, scopesOfRole } from "@/lib/scopes.ts";
+import { type Scope, scopesOfRole } from "@/lib/scopes.ts";
 import {
   countAuthFailure,
   limitAuthenticatedRequest,
@@ -79,6 +79,13 @@ export function effectiveScopes(principal: Principal): ReadonlySet<Scope> {
   return new Set(principal.scopes.filter((scope) => ofRole.includes(scope)));
 }
 
+/** Whether `principal` holds every scope of `required` (see {@link effectiveScopes}). */
+function holdsScopes(principal: Principal, required: readonly Scope[]): boolean {
+  const ofRole = scopesOfRole(principal.user.role);
+  const held = principal.scopes;
+  return required.every((scope) => ofRole.includes(scope) && (!held || held.includes(scope)));
+}
+
 /**
  * Require a valid bearer credential: sets the `principal`, `user` and (for session tokens)
  * `session` variables, or answers 401 with `WWW-Authenticate: Bearer`. Expired tokens,
@@ -131,7 +138,7 @@ export function requireAuth<const M extends readonly AuthMethod[] = readonly Aut
       metrics.countAuthentication(method, "wrong_method");
       throw new ForbiddenError("This credential cannot be used here; use a session token");
     }
-    if (scopes.length > 0 && missingScopes(scopes, effectiveScopes(principal)).length > 0) {
+    if (scopes.length > 0 && !holdsScopes(principal, scopes)) {
       metrics.countAuthentication(method, "insufficient_scope");
       throw new InsufficientScopeError(scopes);
     }

@@ -54,11 +54,25 @@ function record(c: Context<AppEnv>, status: RateLimitStatus): void {
   else c.set("rateLimits", [status]);
 }
 
-function headersFor(statuses: readonly RateLimitStatus[]): Record<string, string> {
+function headersFor(
+  statuses: readonly RateLimitStatus[],
+): { "RateLimit-Policy": string; "RateLimit": string } {
   return {
     "RateLimit-Policy": statuses.map((s) => s.policy.headerItem).join(", "),
     "RateLimit": statuses.map(rateLimitItem).join(", "),
   };
+}
+
+/** {@link headersFor} written into `headers` (one policy, the usual case, builds no list). */
+function setRateLimitHeaders(headers: Headers, statuses: readonly RateLimitStatus[]): void {
+  if (statuses.length === 1) {
+    headers.set("RateLimit-Policy", statuses[0]!.policy.headerItem);
+    headers.set("RateLimit", rateLimitItem(statuses[0]!));
+    return;
+  }
+  const values = headersFor(statuses);
+  headers.set("RateLimit-Policy", values["RateLimit-Policy"]);
+  headers.set("RateLimit", values["RateLimit"]);
 }
 
 function tooManyRequests(
@@ -95,11 +109,7 @@ export function apiRateLimit({ rateLimiter }: ApiRateLimitOptions): MiddlewareHa
     }
     await next();
     const statuses = c.get("rateLimits");
-    if (statuses) {
-      for (const [name, value] of Object.entries(headersFor(statuses))) {
-        c.res.headers.set(name, value);
-      }
-    }
+    if (statuses) setRateLimitHeaders(c.res.headers, statuses);
   };
 }
 

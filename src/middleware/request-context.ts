@@ -65,7 +65,9 @@ export function clientAddress(c: Context, trustProxy: TrustedProxies): string {
   const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
   const peer = info?.remoteAddr?.hostname;
   if (peer === undefined) return "unknown";
-  return trustProxy.clientAddress(peer, c.req.header("x-forwarded-for"));
+  // Without a trusted proxy the header is never read: it cannot change the answer.
+  const forwardedFor = trustProxy.enabled ? c.req.header("x-forwarded-for") : undefined;
+  return trustProxy.clientAddress(peer, forwardedFor);
 }
 
 /** Options of {@link requestContext}. */
