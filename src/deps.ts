@@ -148,7 +148,7 @@ export async function createDeps(
     closers.push(["rate limiter", () => rateLimiter.close()]);
     await rateLimiter.ready();
     // Provider JWTs: keys are fetched in the background, startup never waits for the provider.
-    const oidc = startOidc(config, { db, clock });
+    const oidc = startOidc(config, { clock });
     if (oidc) closers.push(["identity provider keys", () => Promise.resolve(oidc.keys.stop())]);
     const deps: AppDeps = {
       config,
@@ -161,9 +161,9 @@ export async function createDeps(
       versions,
       authenticators: [
         ...(overrides.authenticators ?? []),
-        createApiKeyAuthenticator({ db, clock }),
+        createApiKeyAuthenticator({ clock }),
         ...(oidc ? [oidc.authenticator] : []),
-        createSessionAuthenticator({ db, clock }),
+        createSessionAuthenticator({ clock }),
       ],
     };
     if (overrides.bootstrapAdmin ?? true) await ensureBootstrapAdmin(deps);

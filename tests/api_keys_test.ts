@@ -459,10 +459,7 @@ for (const dialect of DIALECTS) {
 }
 
 Deno.test("the API-key authenticator takes iak_ + 43 base64url characters and nothing else", () => {
-  const authenticator = createApiKeyAuthenticator({
-    db: undefined as never,
-    clock: new ManualClock(),
-  });
+  const authenticator = createApiKeyAuthenticator({ clock: new ManualClock() });
   const session = generateToken();
   assertEquals(authenticator.accepts(session), false, "a 43-character session token");
   assertEquals(authenticator.accepts(`iak_${session}`), true);

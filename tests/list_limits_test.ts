@@ -6,7 +6,7 @@ import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import { DatabaseUnavailableError } from "@/db/database.ts";
 import { capStatement, flavorOf } from "@/db/mysql-limits.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
-import { withQueryBudget } from "@/lib/query-budget.ts";
+import { QueryBudget } from "@/lib/query-budget.ts";
 import { seedScale } from "../bench/scale-seed.ts";
 
 const HAS_MYSQL = DIALECTS.includes("mysql");
@@ -144,22 +144,31 @@ Deno.test({
         "two statements of 0.3 s under a 0.5 s budget: the second is stopped",
         async () => {
           const started = Date.now();
-          const error = await withQueryBudget(500, async () => {
-            await database.db.query("SELECT SLEEP(0.3)");
-            await database.db.query("SELECT SLEEP(0.3)");
-          }).catch((e) => e);
+          const db = database.db.withBudget(new QueryBudget(500));
+          const error = await (async () => {
+            await db.query("SELECT SLEEP(0.3)");
+            await db.query("SELECT SLEEP(0.3)");
+          })().catch((e) => e);
           // Each alone is within the adapter's 400 ms: only the shared budget stops the second.
           assert(error instanceof DatabaseUnavailableError, String(error));
           assert(Date.now() - started >= 300, "the first statement ran to its end");
         },
       );
+      await s.step("a transaction's statements draw on the same budget", async () => {
+        const db = database.db.withBudget(new QueryBudget(500));
+        await db.query("SELECT SLEEP(0.2)");
+        const error = await db.transaction(async (tx) => {
+          await tx.query("SELECT SLEEP(0.2)");
+          await tx.query("SELECT SLEEP(0.2)");
+        }).catch((e) => e);
+        assert(error instanceof DatabaseUnavailableError, String(error));
+      });
       await s.step("time between statements is not charged to the budget", async () => {
         // 0.3 s of statements, 1.3 s of wall time, under a 1 s budget.
-        await withQueryBudget(1_000, async () => {
-          await database.db.query("SELECT SLEEP(0.2)");
-          await new Promise((resolve) => setTimeout(resolve, 1_200));
-          await database.db.query("SELECT SLEEP(0.1)");
-        });
+        const db = database.db.withBudget(new QueryBudget(1_000));
+        await db.query("SELECT SLEEP(0.2)");
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        await db.query("SELECT SLEEP(0.1)");
       });
     } finally {
       await observer.end();

@@ -47,6 +47,7 @@ function countingDatabase(inner: Database): { db: Database; calls: () => number 
       return inner.ping(ms);
     },
     stats: () => inner.stats(),
+    withBudget: () => db,
     close: () => inner.close(),
   };
   return { db, calls: () => calls };

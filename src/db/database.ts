@@ -5,6 +5,7 @@
  * @module
  */
 import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
+import type { QueryBudget } from "@/lib/query-budget.ts";
 
 /** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
 export type SqlValue = string | number | bigint | boolean | null | Date;
@@ -28,6 +29,17 @@ export interface StatementOptions {
    * migrations, whose index builds take as long as the table is large).
    */
   timeoutMs?: number;
+  /**
+   * The request's budget this statement draws on. Set by the view {@link Database.withBudget}
+   * returns; repositories never pass it.
+   */
+  budget?: QueryBudget;
+}
+
+/** Options of {@link Database.transaction}. */
+export interface TransactionOptions {
+  /** The request's budget every statement of the transaction draws on. */
+  budget?: QueryBudget;
 }
 
 /** Anything that runs SQL: the database itself, or an open transaction. */
@@ -60,7 +72,7 @@ export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 export interface Database extends Queryable {
   readonly dialect: "mysql" | "sqlite";
   /** Run `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Run `fn` while holding a named lock shared by every instance on this database
    * (MySQL `GET_LOCK`); waits at most `waitSeconds` (0: do not wait) for it.
@@ -69,7 +81,75 @@ export interface Database extends Queryable {
   /** Fail unless the database answers within `timeoutMs`. */
   ping(timeoutMs: number): Promise<void>;
   stats(): PoolStats;
+  /**
+   * This database as one request sees it: every statement, those of its transactions too,
+   * draws on `budget` (see `@/lib/query-budget.ts`). Built per request by
+   * `middleware/query-budget.ts`, and cheap: a {@link BudgetedDatabase} over this one. SQLite,
+   * which runs in-process, returns itself.
+   */
+  withBudget(budget: QueryBudget): Database;
   close(): Promise<void>;
+}
+
+/**
+ * A database whose statements all draw on one request's {@link QueryBudget}; everything else
+ * (locks, pings, stats, closing) is the underlying database's.
+ */
+export class BudgetedDatabase implements Database {
+  readonly dialect: Database["dialect"];
+  readonly #db: Database;
+  /** The options of a statement that passes none (shared: adapters never change them). */
+  readonly #options: StatementOptions & TransactionOptions;
+
+  constructor(db: Database, budget: QueryBudget) {
+    this.dialect = db.dialect;
+    this.#db = db;
+    this.#options = { budget };
+  }
+
+  #with(options: StatementOptions | undefined): StatementOptions {
+    return options === undefined ? this.#options : { ...options, budget: this.#options.budget };
+  }
+
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+    options?: StatementOptions,
+  ): Promise<T[]> {
+    return this.#db.query<T>(sql, params, this.#with(options));
+  }
+
+  execute(
+    sql: string,
+    params?: readonly SqlValue[],
+    options?: StatementOptions,
+  ): Promise<ExecuteResult> {
+    return this.#db.execute(sql, params, this.#with(options));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#db.transaction(fn, this.#options);
+  }
+
+  withLock<T>(name: string, waitSeconds: number, fn: () => Promise<T>): Promise<LockResult<T>> {
+    return this.#db.withLock(name, waitSeconds, fn);
+  }
+
+  ping(timeoutMs: number): Promise<void> {
+    return this.#db.ping(timeoutMs);
+  }
+
+  stats(): PoolStats {
+    return this.#db.stats();
+  }
+
+  withBudget(budget: QueryBudget): Database {
+    return new BudgetedDatabase(this.#db, budget);
+  }
+
+  close(): Promise<void> {
+    return this.#db.close();
+  }
 }
 
 /** A unique constraint rejected the write (duplicate key). */

@@ -8,6 +8,7 @@ import mysql from "mysql2";
 import type { Pool as CorePool, PoolConnection as CorePoolConnection } from "mysql2";
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
 import {
+  BudgetedDatabase,
   type Database,
   DatabaseUnavailableError,
   type ExecuteResult,
@@ -19,6 +20,7 @@ import {
   type StatementOptions,
   StatementTimeoutError,
   TransactionConflictError,
+  type TransactionOptions,
   UniqueViolationError,
   withDeadline,
   withDeadlineAt,
@@ -32,7 +34,7 @@ import {
 } from "@/db/mysql-limits.ts";
 import { createQueryFormat } from "@/db/mysql-format.ts";
 import { DeadlineQueue } from "@/lib/deadlines.ts";
-import { currentQueryBudget, type QueryBudget } from "@/lib/query-budget.ts";
+import type { QueryBudget } from "@/lib/query-budget.ts";
 
 /** Dates are read and written as UTC. */
 const TIMEZONE = "Z";
@@ -144,7 +146,7 @@ class MysqlDatabase implements Database {
   ): Promise<T> {
     const now = Date.now();
     if (options?.timeoutMs !== undefined) return run(now + options.timeoutMs, undefined);
-    const budget = currentQueryBudget();
+    const budget = options?.budget;
     if (!budget) return run(now + this.#timeoutMs, undefined);
     return run(Math.min(now + this.#timeoutMs, budget.begin(now)), budget);
   }
@@ -259,7 +261,10 @@ class MysqlDatabase implements Database {
     }
   }
 
-  #queryable(on: PoolConnection): Queryable {
+  /** Statements on a transaction's connection; with a `budget`, each draws on it. */
+  #queryable(on: PoolConnection, budget: QueryBudget | undefined): Queryable {
+    const within = (options: StatementOptions | undefined) =>
+      budget === undefined || options?.timeoutMs !== undefined ? options : { ...options, budget };
     return {
       query: <T>(sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
         this.#run(
@@ -268,7 +273,7 @@ class MysqlDatabase implements Database {
             return rows as T[];
           },
           on,
-          options,
+          within(options),
         ),
       execute: (sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
         this.#run(
@@ -280,7 +285,7 @@ class MysqlDatabase implements Database {
             return { insertId: Number(header.insertId), affectedRows: header.affectedRows };
           },
           on,
-          options,
+          within(options),
         ),
     };
   }
@@ -290,9 +295,9 @@ class MysqlDatabase implements Database {
     params: readonly SqlValue[] = [],
     options?: StatementOptions,
   ): Promise<T[]> {
-    if (options === undefined) {
+    if (options?.serverTimeoutMs === undefined) {
       return this.#budgeted(
-        undefined,
+        options,
         (at, budget) => this.#statement<T[]>(sql, params, 1, at, budget),
       );
     }
@@ -306,7 +311,7 @@ class MysqlDatabase implements Database {
     params: readonly SqlValue[] = [],
     options?: StatementOptions,
   ): Promise<ExecuteResult> {
-    const capped = options === undefined ? sql : await this.#capped(sql, options);
+    const capped = options?.serverTimeoutMs === undefined ? sql : await this.#capped(sql, options);
     const header = await this.#budgeted(
       options,
       (at, budget) => this.#statement<ResultSetHeader>(capped, params, 1, at, budget),
@@ -329,13 +334,22 @@ class MysqlDatabase implements Database {
    * Run `fn` in a transaction. When InnoDB aborts it to break a deadlock, the whole
    * transaction was rolled back, and `fn` runs again (up to {@link DEADLOCK_ATTEMPTS} times).
    */
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>, attempt = 1): Promise<T> {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#transaction(fn, options?.budget, 1);
+  }
+
+  async #transaction<T>(
+    fn: (tx: Queryable) => Promise<T>,
+    budget: QueryBudget | undefined,
+    attempt: number,
+  ): Promise<T> {
     const conn = await this.#connection();
+    const control = budget && { budget };
     let broken = false;
     try {
-      await this.#run((c) => c.query("START TRANSACTION"), conn);
-      const value = await fn(this.#queryable(conn));
-      await this.#run((c) => c.query("COMMIT"), conn);
+      await this.#run((c) => c.query("START TRANSACTION"), conn, control);
+      const value = await fn(this.#queryable(conn, budget));
+      await this.#run((c) => c.query("COMMIT"), conn, control);
       return value;
     } catch (error) {
       broken = error instanceof DatabaseUnavailableError;
@@ -347,7 +361,7 @@ class MysqlDatabase implements Database {
       else conn.release();
     }
     await deadlockBackoff(attempt);
-    return this.transaction(fn, attempt + 1);
+    return this.#transaction(fn, budget, attempt + 1);
   }
 
   async withLock<T>(
@@ -403,6 +417,10 @@ class MysqlDatabase implements Database {
       conn?.destroy();
       throw translateError(error);
     }
+  }
+
+  withBudget(budget: QueryBudget): Database {
+    return new BudgetedDatabase(this, budget);
   }
 
   stats(): PoolStats {

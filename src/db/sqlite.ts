@@ -195,6 +195,10 @@ class SqliteDatabase implements Database {
     return this.query("SELECT 1").then(() => {});
   }
 
+  withBudget(): Database {
+    return this;
+  }
+
   stats(): PoolStats {
     return {
       inUse: this.#transactions.held ? 1 : 0,

@@ -5,9 +5,15 @@
  * statement in flight is charged (statements running side by side are charged once): password
  * hashing or other work between statements does not eat into the database's share.
  *
+ * The budget travels with the request's database: `middleware/query-budget.ts` gives each
+ * request `deps.db.withBudget(new QueryBudget(ms))` as its `deps.db`, so handlers, services and
+ * authenticators reach it the way they reach the database, and nothing is looked up per
+ * statement. (The plain equivalent is an `AsyncLocalStorage` holding the budget, which costs an
+ * async-context frame per request: bench/README.md.) Statements outside a request (cron jobs,
+ * the CLI, startup) have only their own timeout.
+ *
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 
 /** A request's database budget of `ms`, spent while at least one statement runs. */
 export class QueryBudget {
@@ -30,23 +36,4 @@ export class QueryBudget {
   end(now = Date.now()): void {
     if (this.#inFlight > 0 && --this.#inFlight === 0) this.#spent += now - this.#busySince;
   }
-}
-
-const budgets = new AsyncLocalStorage<QueryBudget>();
-
-/**
- * Run `fn` with a fresh budget of `ms` for the statements it (and whatever it awaits) runs.
- *
- * @example
- * ```ts ignore
- * await withQueryBudget(5_000, () => listItems(db, query)); // both statements share 5 s
- * ```
- */
-export function withQueryBudget<T>(ms: number, fn: () => T): T {
-  return budgets.run(new QueryBudget(ms), fn);
-}
-
-/** The budget of the request being served, if any. */
-export function currentQueryBudget(): QueryBudget | undefined {
-  return budgets.getStore();
 }

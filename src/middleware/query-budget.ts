@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/lib/app-env.ts";
-import { withQueryBudget } from "@/lib/query-budget.ts";
+import { QueryBudget } from "@/lib/query-budget.ts";
 
 /** Options of {@link queryBudget}. */
 export interface QueryBudgetOptions {
@@ -14,9 +14,14 @@ export interface QueryBudgetOptions {
   ms: number;
 }
 
-/** Run the rest of the request under a fresh {@link withQueryBudget} of `options.ms`. */
+/**
+ * From here on, `c.get("deps").db` is the request's own view of the database, drawing on a
+ * fresh budget of `options.ms`.
+ */
 export function queryBudget(options: QueryBudgetOptions): MiddlewareHandler<AppEnv> {
-  return function queryBudget(_c, next) {
-    return withQueryBudget(options.ms, next);
+  return function queryBudget(c, next) {
+    const deps = c.get("deps");
+    c.set("deps", { ...deps, db: deps.db.withBudget(new QueryBudget(options.ms)) });
+    return next();
   };
 }

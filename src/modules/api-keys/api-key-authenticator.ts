@@ -6,7 +6,6 @@
  * @module
  */
 import type { Context } from "hono";
-import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
@@ -17,19 +16,19 @@ import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
 
 /** Options of {@link createApiKeyAuthenticator}. */
 export interface ApiKeyAuthenticatorOptions {
-  db: Queryable;
   clock: Clock;
 }
 
 /** The authenticator of API keys; goes before the session one (which takes 43-character tokens). */
 export function createApiKeyAuthenticator(
-  { db, clock }: ApiKeyAuthenticatorOptions,
+  { clock }: ApiKeyAuthenticatorOptions,
 ): TokenAuthenticator {
   const log = getAppLogger("auth");
   return {
     method: "api_key",
     accepts: (token) => API_KEY_PATTERN.test(token),
     async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
+      const { db } = c.get("deps");
       const found = await findApiKeyByHash(db, await hashToken(token));
       const now = clock.now();
       if (!found || !found.user.activated) return undefined;

@@ -5,7 +5,6 @@
  * @module
  */
 import type { Context } from "hono";
-import type { Queryable } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
 import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
@@ -15,19 +14,19 @@ import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.r
 
 /** Options of {@link createSessionAuthenticator}. */
 export interface SessionAuthenticatorOptions {
-  db: Queryable;
   clock: Clock;
 }
 
 /** The authenticator of first-party session tokens (`POST /auth/token`). */
 export function createSessionAuthenticator(
-  { db, clock }: SessionAuthenticatorOptions,
+  { clock }: SessionAuthenticatorOptions,
 ): TokenAuthenticator {
   const log = getAppLogger("auth");
   return {
     method: "session",
     accepts: (token) => TOKEN_PATTERN.test(token),
-    async authenticate(token: string, _c: Context<AppEnv>): Promise<Principal | undefined> {
+    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
+      const { db } = c.get("deps");
       const found = await findSessionByAccessHash(db, await hashToken(token));
       const now = clock.now();
       if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {

@@ -9,7 +9,6 @@
  */
 import type { Context } from "hono";
 import type { OidcConfig } from "@/config.ts";
-import type { Database } from "@/db/database.ts";
 import type { AppEnv } from "@/lib/app-env.ts";
 import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
 import type { Clock } from "@/lib/clock.ts";
@@ -29,7 +28,6 @@ const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
 /** Options of {@link createOidcAuthenticator}. */
 export interface OidcAuthenticatorOptions {
   config: OidcConfig;
-  db: Database;
   clock: Clock;
   /** The provider's keys; its owner starts and stops it. */
   keys: OidcKeyStore;
@@ -50,11 +48,11 @@ export interface OidcAuthenticator extends TokenAuthenticator {
  * ```ts ignore
  * const keys = new OidcKeyStore({ issuer: config.oidc.issuer, clock: systemClock });
  * keys.start();
- * const oidc = createOidcAuthenticator({ config: config.oidc, db, clock: systemClock, keys });
+ * const oidc = createOidcAuthenticator({ config: config.oidc, clock: systemClock, keys });
  * ```
  */
 export function createOidcAuthenticator(options: OidcAuthenticatorOptions): OidcAuthenticator {
-  const { config, db, clock, keys } = options;
+  const { config, clock, keys } = options;
   const log = getAppLogger("oidc");
   const verifier = new OidcTokenVerifier(config, keys.resolver, clock, options.cacheSize);
   return {
@@ -83,6 +81,7 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
         return undefined;
       }
       const claims = outcome.token;
+      const { db } = c.get("deps");
       const now = clock.now();
       const linked = await linkedUser(db, claims, now);
       if (!linked.user.activated) return undefined;

@@ -5,7 +5,6 @@
  * @module
  */
 import type { Config } from "@/config.ts";
-import type { Database } from "@/db/database.ts";
 import type { Clock } from "@/lib/clock.ts";
 import {
   createOidcAuthenticator,
@@ -26,7 +25,7 @@ export interface OidcSetup {
  */
 export function startOidc(
   config: Config,
-  deps: { db: Database; clock: Clock },
+  deps: { clock: Clock },
 ): OidcSetup | undefined {
   if (!config.oidc) return undefined;
   const keys = new OidcKeyStore({ issuer: config.oidc.issuer, clock: deps.clock });
