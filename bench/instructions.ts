@@ -26,6 +26,10 @@
  * checkout's seeder: the users and items columns have not changed), sessions from its
  * `/auth/token`. The database is dropped at the end.
  *
+ * With BENCH_CALLGRIND_KEEP=<dir>, the dumps are kept there with V8's map of its generated code
+ * (`--perf-basic-prof`; counting per instruction adds a few %): `deno run -A
+ * bench/callgrind-functions.ts <dir>` then names the functions the instructions went to.
+ *
  * Settings (environment): BENCH_SERVICE_ROOT, BENCH_CALLGRIND_CASES (a comma list of the case
  * names, e.g. `GET /items/{id}`; default: all), BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306),
  * BENCH_CALLGRIND_REQUESTS (measured requests per case, 1000), BENCH_CALLGRIND_WARMUP
@@ -70,6 +74,11 @@ export interface CallgrindOptions {
   warmup?: number;
   cases?: CallgrindCaseName[];
   log?: (message: string) => void;
+  /**
+   * Keep the dumps (per instruction) and V8's map of its generated code here, for
+   * `bench/callgrind-functions.ts` (BENCH_CALLGRIND_KEEP).
+   */
+  keepDir?: string;
   /** Called with the service process once started (so a caller can kill it on Ctrl-C). */
   onSpawn?: (child: Child) => void;
 }
@@ -132,6 +141,7 @@ export async function countWithCallgrind(o: CallgrindOptions): Promise<Instructi
   const requests = o.requests ?? Number(Deno.env.get("BENCH_CALLGRIND_REQUESTS") ?? "1000");
   const warmup = o.warmup ?? Number(Deno.env.get("BENCH_CALLGRIND_WARMUP") ?? "2000");
   const log = o.log ?? console.log;
+  const keep = o.keepDir ?? Deno.env.get("BENCH_CALLGRIND_KEEP");
   const cases = defineCases(o);
   const dir = await Deno.makeTempDir({ prefix: "items-api-callgrind-" });
   const port = freePort();
@@ -144,11 +154,14 @@ export async function countWithCallgrind(o: CallgrindOptions): Promise<Instructi
     "--smc-check=all-non-file",
     `--vgdb-prefix=${dir}/vgdb`,
     `--callgrind-out-file=${dir}/cg.%p`,
+    ...(keep ? ["--dump-instr=yes"] : []),
   ];
   // V8 picks a random hash seed (hash-table probes) and random seed per process: fixed here, so
   // two runs execute the same code.
   const flags = SERVICE_FLAGS.map((f) =>
-    f.startsWith("--v8-flags=") ? `${f},--hash-seed=1,--random-seed=1` : f
+    f.startsWith("--v8-flags=")
+      ? `${f},--hash-seed=1,--random-seed=1${keep ? ",--perf-basic-prof" : ""}`
+      : f
   );
   const child = spawn(
     "service under callgrind",
@@ -211,8 +224,21 @@ export async function countWithCallgrind(o: CallgrindOptions): Promise<Instructi
   } finally {
     client.close();
     await child.stop();
+    if (keep) await keepProfile(dir, child.pid, keep);
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Copy the dumps and `/tmp/perf-<pid>.map` (written by V8's `--perf-basic-prof`) to `keep`. */
+async function keepProfile(dir: string, pid: number, keep: string): Promise<void> {
+  await Deno.mkdir(keep, { recursive: true });
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith("cg.")) {
+      await Deno.copyFile(`${dir}/${entry.name}`, `${keep}/${entry.name}`);
+    }
+  }
+  await Deno.copyFile(`/tmp/perf-${pid}.map`, `${keep}/perf-${pid}.map`);
+  await Deno.remove(`/tmp/perf-${pid}.map`).catch(() => {});
 }
 
 /** Instructions per thread (main thread first) in dump `n`: one `cg.<pid>.<n>-<thread>` each. */

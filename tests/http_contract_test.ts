@@ -155,6 +155,31 @@ for (const dialect of DIALECTS) {
     }
   });
 
+  Deno.test(`[${dialect}] static files and docs pages keep their own cache and content policies`, async () => {
+    const app = await appWithTestRoutes(dialect);
+    try {
+      const file = await app.request("GET", "/robots.txt");
+      await file.body?.cancel();
+      assertEquals(file.status, 200);
+      assertEquals(file.headers.get("cache-control"), "public, max-age=3600");
+      assert(file.headers.get("content-security-policy")?.includes("frame-ancestors 'none'"));
+      const page = await app.request("GET", "/docs");
+      await page.body?.cancel();
+      assertEquals(page.status, 200);
+      assertEquals(page.headers.get("cache-control"), "no-cache");
+      const policy = page.headers.get("content-security-policy") ?? "";
+      assert(policy.includes("script-src"), policy);
+      // Bodiless answers get the security headers but no cache policy of their own.
+      const redirect = await app.request("GET", "/");
+      await redirect.body?.cancel();
+      assertEquals(redirect.status, 302);
+      assertEquals(redirect.headers.get("cache-control"), null);
+      assertEquals(redirect.headers.get("x-frame-options"), "DENY");
+    } finally {
+      await app.close();
+    }
+  });
+
   Deno.test(`[${dialect}] GET / redirects to /docs and static files are served`, async () => {
     const app = await appWithTestRoutes(dialect);
     try {
