@@ -261,10 +261,12 @@ class MysqlDatabase implements Database {
     }
   }
 
-  /** Statements on a transaction's connection; with a `budget`, each draws on it. */
-  #queryable(on: PoolConnection, budget: QueryBudget | undefined): Queryable {
+  /** Statements on a transaction's connection; with a `control` budget, each draws on it. */
+  #queryable(on: PoolConnection, control: TransactionOptions | undefined): Queryable {
     const within = (options: StatementOptions | undefined) =>
-      budget === undefined || options?.timeoutMs !== undefined ? options : { ...options, budget };
+      options === undefined || control === undefined
+        ? options ?? control
+        : { ...options, ...control };
     return {
       query: <T>(sql: string, params: readonly SqlValue[] = [], options?: StatementOptions) =>
         this.#run(
@@ -348,7 +350,7 @@ class MysqlDatabase implements Database {
     let broken = false;
     try {
       await this.#run((c) => c.query("START TRANSACTION"), conn, control);
-      const value = await fn(this.#queryable(conn, budget));
+      const value = await fn(this.#queryable(conn, control));
       await this.#run((c) => c.query("COMMIT"), conn, control);
       return value;
     } catch (error) {

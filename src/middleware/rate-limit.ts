@@ -57,22 +57,15 @@ function record(c: Context<AppEnv>, status: RateLimitStatus): void {
 function headersFor(
   statuses: readonly RateLimitStatus[],
 ): { "RateLimit-Policy": string; "RateLimit": string } {
+  // One policy, the usual case, builds no lists.
+  const [only] = statuses;
+  if (statuses.length === 1 && only) {
+    return { "RateLimit-Policy": only.policy.headerItem, "RateLimit": rateLimitItem(only) };
+  }
   return {
     "RateLimit-Policy": statuses.map((s) => s.policy.headerItem).join(", "),
     "RateLimit": statuses.map(rateLimitItem).join(", "),
   };
-}
-
-/** {@link headersFor} written into `headers` (one policy, the usual case, builds no list). */
-function setRateLimitHeaders(headers: Headers, statuses: readonly RateLimitStatus[]): void {
-  if (statuses.length === 1) {
-    headers.set("RateLimit-Policy", statuses[0]!.policy.headerItem);
-    headers.set("RateLimit", rateLimitItem(statuses[0]!));
-    return;
-  }
-  const values = headersFor(statuses);
-  headers.set("RateLimit-Policy", values["RateLimit-Policy"]);
-  headers.set("RateLimit", values["RateLimit"]);
 }
 
 function tooManyRequests(
@@ -109,7 +102,11 @@ export function apiRateLimit({ rateLimiter }: ApiRateLimitOptions): MiddlewareHa
     }
     await next();
     const statuses = c.get("rateLimits");
-    if (statuses) setRateLimitHeaders(c.res.headers, statuses);
+    if (statuses) {
+      const values = headersFor(statuses);
+      c.res.headers.set("RateLimit-Policy", values["RateLimit-Policy"]);
+      c.res.headers.set("RateLimit", values["RateLimit"]);
+    }
   };
 }
 
