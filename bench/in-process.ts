@@ -16,7 +16,7 @@
 import process from "node:process";
 import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
-import { setupLogging } from "@/lib/logger.ts";
+import { setupLogging } from "@/runtime/logger.ts";
 import { createTestApp, TEST_ADMIN } from "../tests/helpers/app.ts";
 import { startTestProvider } from "../tests/helpers/oidc-provider.ts";
 

@@ -39,7 +39,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { PasswordHasher } from "@/lib/passwords.ts";
+import { PasswordHasher } from "@/runtime/passwords.ts";
 import { freePort } from "../tests/helpers/process.ts";
 import { seedDatabase } from "./seed.ts";
 import {

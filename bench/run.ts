@@ -28,7 +28,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { PasswordHasher } from "@/lib/passwords.ts";
+import { PasswordHasher } from "@/runtime/passwords.ts";
 import { freePort } from "../tests/helpers/process.ts";
 import { BENCH_AUDIENCE, startBenchIssuer } from "./oidc-issuer.ts";
 import { seedDatabase, type SeededData } from "./seed.ts";

@@ -22,8 +22,8 @@
 import mysql from "mysql2/promise";
 import { openDatabase } from "@/db/open.ts";
 import { migrate } from "@/db/migrate.ts";
-import { cursorCodec, type CursorPosition } from "@/lib/cursor.ts";
-import { listScope, sortSpec } from "@/lib/pagination.ts";
+import { cursorCodec, type CursorPosition } from "@/http/cursor.ts";
+import { listScope, sortSpec } from "@/http/pagination.ts";
 import { ITEM_SORTS, type ItemSortKey } from "@/modules/items/items.sorts.ts";
 import type { Database } from "@/db/database.ts";
 import { type ScaleSeed, seedScale } from "./scale-seed.ts";

@@ -14,15 +14,15 @@ import {
   TransactionConflictError,
   UniqueViolationError,
 } from "@/db/database.ts";
-import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { AppError, ConflictError, problemResponse, ServiceUnavailableError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { createRouter } from "@/lib/router.ts";
+import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import { AppError, ConflictError, problemResponse, ServiceUnavailableError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { createRouter } from "@/http/router.ts";
 import { cors } from "@/middleware/cors.ts";
 import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
 import { rejectWhileDraining } from "@/middleware/drain.ts";
 import { admissionControl, reportShedding } from "@/middleware/admission.ts";
-import { AdmissionGate } from "@/lib/admission.ts";
+import { AdmissionGate } from "@/runtime/admission.ts";
 import { requestContext } from "@/middleware/request-context.ts";
 import { queryBudget } from "@/middleware/query-budget.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
@@ -30,7 +30,7 @@ import { securityHeaders } from "@/middleware/security-headers.ts";
 import { staticFiles } from "@/middleware/static-files.ts";
 import { versionGate } from "@/middleware/version-gate.ts";
 import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
-import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/lib/openapi.ts";
+import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/http/openapi.ts";
 import { createApiKeysRouter } from "@/modules/api-keys/api-keys.index.ts";
 import { createAuthRouter } from "@/modules/auth/auth.index.ts";
 import { isAdminLogin } from "@/modules/auth/auth.service.ts";

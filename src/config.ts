@@ -5,9 +5,9 @@
  * @module
  */
 import { z } from "zod";
-import { parseDuration } from "@/lib/duration.ts";
-import { lowEntropyReason } from "@/lib/secret-strength.ts";
-import { TrustedProxies } from "@/lib/trusted-proxies.ts";
+import { parseDuration } from "@/runtime/duration.ts";
+import { lowEntropyReason } from "@/runtime/secret-strength.ts";
+import { TrustedProxies } from "@/runtime/trusted-proxies.ts";
 
 /** Where the service runs; production refuses unsafe defaults. */
 export type AppEnvironment = "development" | "test" | "production";

@@ -9,10 +9,10 @@ import { createApp } from "@/app.ts";
 import type { Config } from "@/config.ts";
 import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { createDeps } from "@/deps.ts";
-import { clickableUrl } from "@/lib/listen-url.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { serveMetrics } from "@/lib/metrics-server.ts";
-import { serveResilient } from "@/lib/resilient-server.ts";
+import { clickableUrl } from "@/runtime/listen-url.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { serveMetrics } from "@/runtime/metrics-server.ts";
+import { serveResilient } from "@/runtime/resilient-server.ts";
 
 /** How long uploads on a listener whose accept loop failed may take before it is drained. */
 const UPLOAD_GRACE_BEFORE_DRAIN_MS = 5_000;

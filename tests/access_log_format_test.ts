@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { getJsonLinesFormatter, type LogRecord } from "@logtape/logtape";
-import { type AccessLogRecord, formatAccessLogLine, LOG_CATEGORY } from "@/lib/logger.ts";
+import { type AccessLogRecord, formatAccessLogLine, LOG_CATEGORY } from "@/runtime/logger.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 const format = getJsonLinesFormatter({ properties: "flatten", message: "rendered" });

@@ -2,7 +2,7 @@
  * Load shedding: requests over the admission bound are refused at once with 503 and
  * Retry-After; those within it (and the probes) are served.
  */
-import { AdmissionGate } from "@/lib/admission.ts";
+import { AdmissionGate } from "@/runtime/admission.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 

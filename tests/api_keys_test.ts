@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
-import { ManualClock } from "@/lib/clock.ts";
-import { generateToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import { ManualClock } from "@/runtime/clock.ts";
+import { generateToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import { createApiKeyAuthenticator } from "@/modules/api-keys/api-key-authenticator.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";

@@ -3,8 +3,8 @@ import { createTestApp, expectProblem, TEST_ADMIN, TEST_ARGON2 } from "./helpers
 import { createUser, login, type Tokens } from "./helpers/auth.ts";
 import { clientOf, expectJson } from "./helpers/client.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { PasswordHasher } from "@/lib/passwords.ts";
-import { hashToken } from "@/lib/tokens.ts";
+import { PasswordHasher } from "@/runtime/passwords.ts";
+import { hashToken } from "@/runtime/tokens.ts";
 import { insertUser } from "@/modules/users/users.repository.ts";
 
 const FORM = { "Content-Type": "application/x-www-form-urlencoded" };

@@ -3,9 +3,9 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { jsonContent, problemResponses } from "@/lib/openapi.ts";
-import { invalidIdMessage } from "@/lib/ids.ts";
-import { createRouter, defineRoute } from "@/lib/router.ts";
+import { jsonContent, problemResponses } from "@/http/openapi.ts";
+import { invalidIdMessage } from "@/http/ids.ts";
+import { createRouter, defineRoute } from "@/http/router.ts";
 import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin, requireRole } from "@/middleware/permissions.ts";
 

@@ -7,8 +7,8 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import type { TokenAuthenticator } from "@/lib/authenticator.ts";
-import { isScope, parseScopeClaim, SCOPE_NAMES, scopesOfRole } from "@/lib/scopes.ts";
+import type { TokenAuthenticator } from "@/middleware/principal.ts";
+import { isScope, parseScopeClaim, SCOPE_NAMES, scopesOfRole } from "@/http/scopes.ts";
 import { findUserById } from "@/modules/users/users.repository.ts";
 
 const SCOPED = /^scoped\.(\d+)\.([a-z:,]*)$/;

@@ -1,7 +1,7 @@
 /**
  * The shared deadline queue behind the request timeout and the database deadlines.
  */
-import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
+import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { type Config, parseConfig } from "@/config.ts";
-import { parseDuration } from "@/lib/duration.ts";
+import { parseDuration } from "@/runtime/duration.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import {
   composeVariables,

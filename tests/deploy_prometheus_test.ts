@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "./helpers/deploy.ts";
 import { freePort } from "./helpers/process.ts";
-import { serveMetrics } from "@/lib/metrics-server.ts";
+import { serveMetrics } from "@/runtime/metrics-server.ts";
 
 const PROMETHEUS = findTool("prometheus", ["/usr/bin/prometheus"]);
 const PROMTOOL = findTool("promtool", ["/usr/bin/promtool"]);

@@ -5,9 +5,9 @@ import { createTestApp, expectProblem, TEST_ADMIN, type TestApp } from "./helper
 import { createUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
-import { AppError } from "@/lib/errors.ts";
+import { AppError } from "@/http/errors.ts";
 import { isAdminLogin } from "@/modules/auth/auth.service.ts";
-import type { AppEnv } from "@/lib/app-env.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
 import {
   type CredentialThrottle,
   DOCS_AUTH_CACHE_TTL_MS,
@@ -16,7 +16,7 @@ import {
 } from "@/middleware/docs-auth.ts";
 import { DocsAssetMissingError, DocsAssets, readDocsAsset } from "@/modules/docs/docs.assets.ts";
 import { SCALAR_CONFIGURATION } from "@/modules/docs/docs.pages.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import {
   findUserWithHashByUsername,
   insertUser,

@@ -7,7 +7,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { freePort, startServiceProcess } from "./helpers/process.ts";
-import { clickableUrl } from "@/lib/listen-url.ts";
+import { clickableUrl } from "@/runtime/listen-url.ts";
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;

@@ -3,10 +3,10 @@
  * to walk around — docs Basic guesses, the hash queue, `current_password`, look-alike usernames,
  * random bearer tokens, `/readyz`, and renames as a username oracle.
  */
-import type { TokenAuthenticator } from "@/lib/authenticator.ts";
-import { ServiceUnavailableError, TooManyRequestsError } from "@/lib/errors.ts";
-import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
-import { foldLoginName } from "@/lib/usernames.ts";
+import type { TokenAuthenticator } from "@/middleware/principal.ts";
+import { ServiceUnavailableError, TooManyRequestsError } from "@/http/errors.ts";
+import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
+import { foldLoginName } from "@/modules/users/usernames.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import {
   createTestApp,

@@ -3,8 +3,8 @@
  * answer or a silent acceptance.
  */
 import { ConfigError, parseConfig } from "@/config.ts";
-import { FIELD_ERRORS_MAX, UNKNOWN_KEYS_LISTED_MAX } from "@/lib/router.ts";
-import { lowEntropyReason } from "@/lib/secret-strength.ts";
+import { FIELD_ERRORS_MAX, UNKNOWN_KEYS_LISTED_MAX } from "@/http/router.ts";
+import { lowEntropyReason } from "@/runtime/secret-strength.ts";
 import { createAdmin } from "@/modules/users/create-admin.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./helpers/assert.ts";
 import { createTestApp, expectProblem } from "./helpers/app.ts";
@@ -165,7 +165,7 @@ for (const dialect of DIALECTS) {
 }
 
 Deno.test("a 422 lists at most FIELD_ERRORS_MAX field errors and counts the rest", async () => {
-  const { toFieldErrors } = await import("@/lib/router.ts");
+  const { toFieldErrors } = await import("@/http/router.ts");
   const issues = Array.from({ length: 500 }, (_, i) => ({ path: [`f${i}`], message: "Bad" }));
   const errors = toFieldErrors("json", issues);
   assertEquals(errors.length, FIELD_ERRORS_MAX + 1);

@@ -2,8 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem } from "./helpers/app.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { createRouter, defineRoute } from "@/lib/router.ts";
-import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { createRouter, defineRoute } from "@/http/router.ts";
+import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
 
 /** A route that exercises the shared body and validation mechanism every module uses. */

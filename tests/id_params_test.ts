@@ -6,7 +6,7 @@ import { assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { BIG_SERIAL_MAX, invalidIdMessage, parseId, SERIAL_MAX } from "@/lib/ids.ts";
+import { BIG_SERIAL_MAX, invalidIdMessage, parseId, SERIAL_MAX } from "@/http/ids.ts";
 
 /** Spellings of "1" (or of no id) that are not a plain positive decimal integer. */
 const LOOK_ALIKES = ["0x1", "1e0", "01", "+1", "%201", "1%20", "1.0", "-1", "0", "%E2%80%8B1"];

@@ -3,7 +3,7 @@ import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, loginAdmin, type TestUser } from "./helpers/auth.ts";
 import { clientOf, expectJson } from "./helpers/client.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { invalidIdMessage } from "@/lib/ids.ts";
+import { invalidIdMessage } from "@/http/ids.ts";
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 

@@ -5,8 +5,8 @@ import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import { DatabaseUnavailableError } from "@/db/database.ts";
 import { capStatement, flavorOf } from "@/db/mysql-limits.ts";
-import { DeadlineQueue } from "@/lib/deadlines.ts";
-import { QueryBudget } from "@/lib/query-budget.ts";
+import { DeadlineQueue } from "@/runtime/deadlines.ts";
+import { QueryBudget } from "@/runtime/query-budget.ts";
 import { seedScale } from "../bench/scale-seed.ts";
 
 const HAS_MYSQL = DIALECTS.includes("mysql");

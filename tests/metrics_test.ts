@@ -1,5 +1,5 @@
-import { createMetrics } from "@/lib/metrics.ts";
-import { metricsHandler } from "@/lib/metrics-server.ts";
+import { createMetrics } from "@/runtime/metrics.ts";
+import { metricsHandler } from "@/runtime/metrics-server.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, TEST_ADMIN } from "./helpers/app.ts";
 import { DIALECTS } from "./helpers/databases.ts";

@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertNotEquals } from "./helpers/assert.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";
 import { migrate } from "@/db/migrate.ts";
-import { PasswordHasher } from "@/lib/passwords.ts";
+import { PasswordHasher } from "@/runtime/passwords.ts";
 import { TEST_ARGON2 } from "./helpers/app.ts";
 import { findIdentityUser } from "@/modules/oidc/identities.repository.ts";
 import { linkedUser, NO_PASSWORD_HASH } from "@/modules/oidc/oidc-users.ts";

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { base64url, exportSPKI, generateKeyPair, importJWK, SignJWT } from "jose";
 import type { OidcConfig } from "@/config.ts";
-import { ManualClock } from "@/lib/clock.ts";
+import { ManualClock } from "@/runtime/clock.ts";
 import { NoProviderKeysError, OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
 import { claimAt, isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
 import { usernameFromClaim } from "@/modules/oidc/oidc-users.ts";

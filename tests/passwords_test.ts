@@ -5,8 +5,8 @@ import {
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   PasswordHasher,
-} from "@/lib/passwords.ts";
-import { generateToken, hashToken, toBase64Url, TOKEN_PATTERN } from "@/lib/tokens.ts";
+} from "@/runtime/passwords.ts";
+import { generateToken, hashToken, toBase64Url, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import { TEST_ARGON2 } from "./helpers/app.ts";
 
 const SECRET = "a-test-pepper-that-is-at-least-32-characters";

@@ -1,8 +1,8 @@
 import { ConfigError } from "@/config.ts";
 import type { Database } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
-import { ManualClock } from "@/lib/clock.ts";
-import { createMetrics } from "@/lib/metrics.ts";
+import { ManualClock } from "@/runtime/clock.ts";
+import { createMetrics } from "@/runtime/metrics.ts";
 import {
   purgeExpiredSessions,
   runTokenPurge,

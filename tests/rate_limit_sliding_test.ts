@@ -5,10 +5,10 @@
  */
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { ManualClock } from "@/lib/clock.ts";
-import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
-import { RedisRateLimitStore } from "@/lib/rate-limit/redis-store.ts";
-import type { Limit, RateLimitStore } from "@/lib/rate-limit/store.ts";
+import { ManualClock } from "@/runtime/clock.ts";
+import { MemoryRateLimitStore } from "@/runtime/rate-limit/memory-store.ts";
+import { RedisRateLimitStore } from "@/runtime/rate-limit/redis-store.ts";
+import type { Limit, RateLimitStore } from "@/runtime/rate-limit/store.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, type TestApp } from "./helpers/app.ts";
 

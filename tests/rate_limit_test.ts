@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { ConfigError, parseConfig } from "@/config.ts";
-import { ManualClock } from "@/lib/clock.ts";
-import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
+import { ManualClock } from "@/runtime/clock.ts";
+import { MemoryRateLimitStore } from "@/runtime/rate-limit/memory-store.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, TEST_ADMIN, type TestApp } from "./helpers/app.ts";
 import { DIALECTS } from "./helpers/databases.ts";

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { AppError } from "@/lib/errors.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { AppError } from "@/http/errors.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
 import { assertEquals } from "./helpers/assert.ts";
 

@@ -2,7 +2,7 @@
  * A login flood must not take every core from the event loop, nor 19 MiB per concurrent
  * Argon2id: the hasher runs a bounded number of hashes at once and queues the rest.
  */
-import { PasswordHasher } from "@/lib/passwords.ts";
+import { PasswordHasher } from "@/runtime/passwords.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { TEST_ARGON2 } from "./helpers/app.ts";
 

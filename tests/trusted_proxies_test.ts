@@ -2,7 +2,7 @@
  * TRUST_PROXY: who may name the client in X-Forwarded-For, and who the client then is.
  */
 import { ConfigError, parseConfig } from "@/config.ts";
-import { normalizeAddress, PRIVATE_RANGES, TrustedProxies } from "@/lib/trusted-proxies.ts";
+import { normalizeAddress, PRIVATE_RANGES, TrustedProxies } from "@/runtime/trusted-proxies.ts";
 import { createTestApp, type TestApp } from "./helpers/app.ts";
 import { assert, assertEquals, assertThrows } from "./helpers/assert.ts";
 import { captureLogs } from "./helpers/logs.ts";

@@ -3,7 +3,7 @@ import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser, login, loginAdmin } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { createAdmin } from "@/modules/users/create-admin.ts";
-import { ConflictError, ValidationError } from "@/lib/errors.ts";
+import { ConflictError, ValidationError } from "@/http/errors.ts";
 import { assertRejects } from "./helpers/assert.ts";
 
 interface UserView {

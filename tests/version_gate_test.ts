@@ -1,9 +1,9 @@
 import type { Database, Queryable } from "@/db/database.ts";
-import { ManualClock } from "@/lib/clock.ts";
-import { createRouter } from "@/lib/router.ts";
+import { ManualClock } from "@/runtime/clock.ts";
+import { createRouter } from "@/http/router.ts";
 import { VERSION_NOT_SUPPORTED, versionGate } from "@/middleware/version-gate.ts";
 import { VERSIONED_PATH_PREFIXES } from "@/app.ts";
-import { VersionsCache } from "@/lib/client-versions.ts";
+import { VersionsCache } from "@/modules/versions/client-versions.ts";
 import { loadVersions } from "@/modules/versions/versions.service.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";

@@ -1,12 +1,12 @@
 import type { Database } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
-import { ManualClock } from "@/lib/clock.ts";
+import { ManualClock } from "@/runtime/clock.ts";
 import {
   buildSnapshot,
   type ClientVersion,
   compareVersions,
   VersionsCache,
-} from "@/lib/client-versions.ts";
+} from "@/modules/versions/client-versions.ts";
 import { loadVersions } from "@/modules/versions/versions.service.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { createTestDatabase, DIALECTS } from "./helpers/databases.ts";

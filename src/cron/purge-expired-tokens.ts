@@ -9,9 +9,9 @@
  */
 import { ConfigError } from "@/config.ts";
 import type { Database, Queryable } from "@/db/database.ts";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import type { Metrics } from "@/lib/metrics.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
 import { deleteExpiredSessionsBatch } from "@/modules/auth/sessions.repository.ts";
 
 /** Name of the database lock that keeps two instances from purging at once. */
@@ -41,7 +41,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  * ```ts
  * import { migrate } from "@/db/migrate.ts";
  * import { openDatabase } from "@/db/open.ts";
- * import { systemClock } from "@/lib/clock.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
  *
  * const db = await openDatabase({
  *   url: "sqlite::memory:",

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
-import type { QueryBudget } from "@/lib/query-budget.ts";
+import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
+import type { QueryBudget } from "@/runtime/query-budget.ts";
 
 /** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
 export type SqlValue = string | number | bigint | boolean | null | Date;
@@ -83,7 +83,7 @@ export interface Database extends Queryable {
   stats(): PoolStats;
   /**
    * This database as one request sees it: every statement, those of its transactions too,
-   * draws on `budget` (see `@/lib/query-budget.ts`). Built per request by
+   * draws on `budget` (see `@/runtime/query-budget.ts`). Built per request by
    * `middleware/query-budget.ts`, and cheap: a {@link BudgetedDatabase} over this one. SQLite,
    * which runs in-process, returns itself.
    */

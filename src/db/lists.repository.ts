@@ -16,8 +16,8 @@
  * @module
  */
 import { type Database, type SqlValue, StatementTimeoutError } from "@/db/database.ts";
-import type { CursorPosition } from "@/lib/cursor.ts";
-import { QueryTooCostlyError, ServiceUnavailableError } from "@/lib/errors.ts";
+import type { CursorPosition } from "@/http/cursor.ts";
+import { QueryTooCostlyError, ServiceUnavailableError } from "@/http/errors.ts";
 import {
   afterPosition,
   cappedTotal,
@@ -27,7 +27,7 @@ import {
   type PageRead,
   type SortSpec,
   type TotalRelation,
-} from "@/lib/pagination.ts";
+} from "@/http/pagination.ts";
 
 /**
  * Rows of the sort order a SQLite list with a substring filter examines at most: a few ms of
@@ -78,7 +78,7 @@ export interface ListSpec<Row> {
   narrowHint: string;
 }
 
-/** One page and what is known of the total (what `readPage` in lib/pagination.ts reads). */
+/** One page and what is known of the total (what `readPage` in http/pagination.ts reads). */
 export type ListPage<Row> = PageRead<Row>;
 
 function where(conditions: readonly Condition[]): { sql: string; params: SqlValue[] } {

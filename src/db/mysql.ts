@@ -33,8 +33,8 @@ import {
   StatementKiller,
 } from "@/db/mysql-limits.ts";
 import { createQueryFormat } from "@/db/mysql-format.ts";
-import { DeadlineQueue } from "@/lib/deadlines.ts";
-import type { QueryBudget } from "@/lib/query-budget.ts";
+import { DeadlineQueue } from "@/runtime/deadlines.ts";
+import type { QueryBudget } from "@/runtime/query-budget.ts";
 
 /** Dates are read and written as UTC. */
 const TIMEZONE = "Z";
@@ -47,7 +47,7 @@ export interface MysqlOptions {
   queueLimit: number;
   /**
    * Longest a query (including the wait for a connection) may take; also the budget all
-   * statements of one request share (see `@/lib/query-budget.ts`).
+   * statements of one request share (see `@/runtime/query-budget.ts`).
    */
   queryTimeoutMs: number;
 }

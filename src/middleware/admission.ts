@@ -10,8 +10,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { AdmissionGate } from "@/lib/admission.ts";
-import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
+import type { AdmissionGate } from "@/runtime/admission.ts";
+import { PROBLEM_CONTENT_TYPE } from "@/http/errors.ts";
 import { SANE_REQUEST_ID } from "@/middleware/request-context.ts";
 import { API_SECURITY_HEADERS } from "@/middleware/security-headers.ts";
 

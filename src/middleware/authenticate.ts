@@ -7,16 +7,16 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, AuthSession, AuthUser } from "@/lib/app-env.ts";
-import type { AuthMethod, Principal } from "@/lib/authenticator.ts";
+import type { AppEnv, AuthSession, AuthUser } from "@/middleware/app-env.ts";
+import type { AuthMethod, Principal } from "@/middleware/principal.ts";
 import {
   AppError,
   ForbiddenError,
   InsufficientScopeError,
   UnauthorizedError,
-} from "@/lib/errors.ts";
-import { BEARER_SCHEME_NAME, securityRequirement } from "@/lib/openapi.ts";
-import { type Scope, scopesOfRole } from "@/lib/scopes.ts";
+} from "@/http/errors.ts";
+import { BEARER_SCHEME_NAME, securityRequirement } from "@/http/openapi.ts";
+import { type Scope, scopesOfRole } from "@/http/scopes.ts";
 import {
   countAuthFailure,
   limitAuthenticatedRequest,

@@ -8,8 +8,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { AppError, problemResponse } from "@/lib/errors.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { AppError, problemResponse } from "@/http/errors.ts";
 
 /** Methods a cross-origin caller may use. */
 export const CORS_ALLOW_METHODS = ["GET", "HEAD", "POST", "PATCH", "DELETE"] as const;

@@ -8,9 +8,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { UnauthorizedError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { UnauthorizedError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 
 /** The challenge of every docs 401; browsers show their login dialog for it. */
 export const DOCS_AUTH_CHALLENGE = 'Basic realm="items-api docs", charset="UTF-8"';

@@ -5,9 +5,9 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { ServiceUnavailableError } from "@/lib/errors.ts";
-import type { Lifecycle } from "@/lib/lifecycle.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { ServiceUnavailableError } from "@/http/errors.ts";
+import type { Lifecycle } from "@/runtime/lifecycle.ts";
 
 /** Options of {@link rejectWhileDraining}. */
 export interface DrainOptions {

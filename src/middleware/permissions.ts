@@ -6,9 +6,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv, AuthUser, RoleName } from "@/lib/app-env.ts";
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "@/lib/errors.ts";
-import { invalidIdMessage, parseId } from "@/lib/ids.ts";
+import type { AppEnv, AuthUser, RoleName } from "@/middleware/app-env.ts";
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "@/http/errors.ts";
+import { invalidIdMessage, parseId } from "@/http/ids.ts";
 
 /** The caller set by `requireAuth()`; 401 when the route forgot to authenticate. */
 export function currentUser(c: Context<AppEnv>): AuthUser {

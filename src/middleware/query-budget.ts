@@ -1,12 +1,12 @@
 /**
  * Give each request one database time budget shared by all its statements
- * (see {@link ../lib/query-budget.ts}).
+ * (see {@link ../runtime/query-budget.ts}).
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { QueryBudget } from "@/lib/query-budget.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { QueryBudget } from "@/runtime/query-budget.ts";
 
 /** Options of {@link queryBudget}. */
 export interface QueryBudgetOptions {

@@ -17,16 +17,16 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { TooManyRequestsError } from "@/lib/errors.ts";
-import type { RateLimitScope } from "@/lib/metrics.ts";
+import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import { TooManyRequestsError } from "@/http/errors.ts";
+import type { RateLimitScope } from "@/runtime/metrics.ts";
 import {
   isExceeded,
   rateLimitItem,
   type RateLimitStatus,
   secondsUntilReset,
-} from "@/lib/rate-limit/limiter.ts";
-import { foldLoginName } from "@/lib/usernames.ts";
+} from "@/runtime/rate-limit/limiter.ts";
+import { foldLoginName } from "@/modules/users/usernames.ts";
 import type { CredentialThrottle } from "@/middleware/docs-auth.ts";
 
 /** Paths never limited: probes of load balancers and orchestrators (also read by the docs). */

@@ -7,9 +7,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { type AccessLogRecord, getAppLogger, logAccess } from "@/lib/logger.ts";
-import type { TrustedProxies } from "@/lib/trusted-proxies.ts";
+import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import { type AccessLogRecord, getAppLogger, logAccess } from "@/runtime/logger.ts";
+import type { TrustedProxies } from "@/runtime/trusted-proxies.ts";
 
 /** An incoming `X-Request-Id` that is kept (and may be logged) as it is. */
 export const SANE_REQUEST_ID: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -5,9 +5,9 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { DeadlineQueue, raceDeadline } from "@/lib/deadlines.ts";
-import { ServiceUnavailableError } from "@/lib/errors.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
+import { ServiceUnavailableError } from "@/http/errors.ts";
 
 /** Options of {@link requestTimeout}. */
 export interface RequestTimeoutOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const ALWAYS: ReadonlyArray<readonly [string, string]> = [

@@ -5,7 +5,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
 
 const TYPES: Record<string, string> = {
   png: "image/png",

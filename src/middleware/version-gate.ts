@@ -6,10 +6,10 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { AppError } from "@/lib/errors.ts";
-import { isUsable, type VersionsSnapshot } from "@/lib/client-versions.ts";
-import type { Clock } from "@/lib/clock.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { AppError } from "@/http/errors.ts";
+import { isUsable, type VersionsSnapshot } from "@/modules/versions/client-versions.ts";
+import type { Clock } from "@/runtime/clock.ts";
 
 /** The request header a client names its version in. */
 export const VERSION_HEADER = "X-Version";

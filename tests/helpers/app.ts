@@ -6,11 +6,11 @@
 import { createApp } from "@/app.ts";
 import { type Config, parseConfig } from "@/config.ts";
 import { createDeps } from "@/deps.ts";
-import type { AppDeps } from "@/lib/app-env.ts";
-import type { TokenAuthenticator } from "@/lib/authenticator.ts";
-import { type Clock, ManualClock } from "@/lib/clock.ts";
-import { createMetrics } from "@/lib/metrics.ts";
-import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/lib/passwords.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import type { TokenAuthenticator } from "@/middleware/principal.ts";
+import { type Clock, ManualClock } from "@/runtime/clock.ts";
+import { createMetrics } from "@/runtime/metrics.ts";
+import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
 import type { OidcSetup } from "@/modules/oidc/oidc.index.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 

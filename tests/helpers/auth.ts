@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ROLE_IDS } from "@/lib/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import { insertUser } from "@/modules/users/users.repository.ts";
 import { TEST_ADMIN, type TestApp } from "./app.ts";
 import { clientOf } from "./client.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { LogRecord } from "@logtape/logtape";
-import { setupLogging } from "@/lib/logger.ts";
+import { setupLogging } from "@/runtime/logger.ts";
 
 /** Records logged since {@link captureLogs} was called. */
 export const capturedLogs: LogRecord[] = [];

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Context } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { hashToken } from "@/lib/tokens.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { type Principal, recordUse, type TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { hashToken } from "@/runtime/tokens.ts";
 import { findApiKeyByHash, touchApiKey } from "@/modules/api-keys/api-keys.repository.ts";
 import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
 

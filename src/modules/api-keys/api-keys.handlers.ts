@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "@/lib/router.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
 import type {
   CreateApiKeyRoute,
   ListApiKeysRoute,

@@ -1,4 +1,4 @@
-import { createRouter } from "@/lib/router.ts";
+import { createRouter } from "@/http/router.ts";
 import * as handlers from "@/modules/api-keys/api-keys.handlers.ts";
 import * as routes from "@/modules/api-keys/api-keys.routes.ts";
 

@@ -9,8 +9,8 @@
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
-import type { AuthUser } from "@/lib/app-env.ts";
-import { parseScopeClaim, type Scope } from "@/lib/scopes.ts";
+import type { AuthUser } from "@/middleware/app-env.ts";
+import { parseScopeClaim, type Scope } from "@/http/scopes.ts";
 import type { ApiKey } from "@/modules/api-keys/api-keys.schemas.ts";
 
 export type { ApiKey };

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
-import { timestamp } from "@/lib/openapi.ts";
-import { type Scope, SCOPE_NAMES } from "@/lib/scopes.ts";
+import { BIG_SERIAL_MAX, idParam } from "@/http/ids.ts";
+import { timestamp } from "@/http/openapi.ts";
+import { type Scope, SCOPE_NAMES } from "@/http/scopes.ts";
 
 const ScopeName = z.enum(SCOPE_NAMES as [Scope, ...Scope[]]).openapi({ example: "items:read" });
 

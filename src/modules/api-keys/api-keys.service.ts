@@ -5,10 +5,10 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/lib/errors.ts";
-import { type Scope, scopesOfRole } from "@/lib/scopes.ts";
-import { generateToken, hashToken } from "@/lib/tokens.ts";
+import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/http/errors.ts";
+import { type Scope, scopesOfRole } from "@/http/scopes.ts";
+import { generateToken, hashToken } from "@/runtime/tokens.ts";
 import {
   type ApiKey,
   countUserApiKeys,

@@ -1,5 +1,5 @@
-import { ValidationError } from "@/lib/errors.ts";
-import type { AppRouteHandler } from "@/lib/router.ts";
+import { ValidationError } from "@/http/errors.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
 import { throttleLogin } from "@/middleware/rate-limit.ts";
 import type {
   ListSessionsRoute,

@@ -1,4 +1,4 @@
-import { createRouter } from "@/lib/router.ts";
+import { createRouter } from "@/http/router.ts";
 import * as handlers from "@/modules/auth/auth.handlers.ts";
 import * as routes from "@/modules/auth/auth.routes.ts";
 

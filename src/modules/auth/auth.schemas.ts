@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { BIG_SERIAL_MAX, idParam } from "@/lib/ids.ts";
-import { timestamp } from "@/lib/openapi.ts";
-import { PASSWORD_MAX_LENGTH } from "@/lib/passwords.ts";
+import { BIG_SERIAL_MAX, idParam } from "@/http/ids.ts";
+import { timestamp } from "@/http/openapi.ts";
+import { PASSWORD_MAX_LENGTH } from "@/runtime/passwords.ts";
 
 /** Login passwords: any length the policy allows (older or bootstrap passwords may be short). */
 const LoginPasswordSchema = z.string().min(1).max(PASSWORD_MAX_LENGTH).openapi({

@@ -6,12 +6,12 @@
  * @module
  */
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "@/lib/app-env.ts";
-import { NotFoundError, UnauthorizedError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import type { HashOptions } from "@/lib/passwords.ts";
-import { isUsername } from "@/lib/usernames.ts";
-import { generateToken, hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import { NotFoundError, UnauthorizedError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import type { HashOptions } from "@/runtime/passwords.ts";
+import { isUsername } from "@/modules/users/usernames.ts";
+import { generateToken, hashToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import {
   deleteSession,
   deleteUserSessions,

@@ -5,11 +5,11 @@
  * @module
  */
 import type { Context } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { type Principal, recordUse, type TokenAuthenticator } from "@/lib/authenticator.ts";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { hashToken, TOKEN_PATTERN } from "@/lib/tokens.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { type Principal, recordUse, type TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { hashToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import { findSessionByAccessHash, touchSession } from "@/modules/auth/sessions.repository.ts";
 
 /** Options of {@link createSessionAuthenticator}. */

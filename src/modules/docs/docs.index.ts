@@ -8,9 +8,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { Config } from "@/config.ts";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { ServiceUnavailableError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { ServiceUnavailableError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 import {
   type AdminCredentialCheck,
   type CredentialThrottle,

@@ -10,8 +10,8 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import denoJson from "../../../deno.json" with { type: "json" };
-import type { AppEnv } from "@/lib/app-env.ts";
-import { PROBLEM_CONTENT_TYPE } from "@/lib/errors.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { PROBLEM_CONTENT_TYPE } from "@/http/errors.ts";
 import {
   BEARER_SCHEME_NAME,
   type ErrorStatus,
@@ -19,8 +19,8 @@ import {
   PROBLEM_SCHEMA_NAMES,
   PROBLEM_SCHEMAS,
   problemDescription,
-} from "@/lib/openapi.ts";
-import { isRequiredBody } from "@/lib/router.ts";
+} from "@/http/openapi.ts";
+import { isRequiredBody } from "@/http/router.ts";
 import { EXEMPT_PATHS as RATE_LIMIT_EXEMPT_PATHS } from "@/middleware/rate-limit.ts";
 
 /** The OpenAPI document as plain JSON. */

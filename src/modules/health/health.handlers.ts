@@ -1,5 +1,5 @@
-import type { AppRouteHandler } from "@/lib/router.ts";
-import { ServiceUnavailableError } from "@/lib/errors.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
+import { ServiceUnavailableError } from "@/http/errors.ts";
 import { ReadinessCheck } from "@/modules/health/readiness.ts";
 import type { LivezRoute, ReadyzRoute } from "@/modules/health/health.routes.ts";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { defineRoute } from "@/lib/router.ts";
-import { jsonContent, problemResponses } from "@/lib/openapi.ts";
+import { defineRoute } from "@/http/router.ts";
+import { jsonContent, problemResponses } from "@/http/openapi.ts";
 
 const HealthSchema = z.object({
   status: z.literal("ok").openapi({ example: "ok" }),

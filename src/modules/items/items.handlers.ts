@@ -1,5 +1,5 @@
-import { nextLink } from "@/lib/pagination.ts";
-import type { AppRouteHandler } from "@/lib/router.ts";
+import { nextLink } from "@/http/pagination.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
 import * as service from "@/modules/items/items.service.ts";
 import type {
   CreateItemRoute,

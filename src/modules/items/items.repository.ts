@@ -7,8 +7,8 @@
  */
 import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
 import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
-import type { CursorPosition } from "@/lib/cursor.ts";
-import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
+import type { CursorPosition } from "@/http/cursor.ts";
+import { containsPattern, type ListWindow, type SortSpec } from "@/http/pagination.ts";
 import type { Item } from "@/modules/items/items.schemas.ts";
 import { ITEM_SORTS, type ItemSortField } from "@/modules/items/items.sorts.ts";
 

@@ -1,5 +1,5 @@
-import { jsonContent, problemResponses } from "@/lib/openapi.ts";
-import { defineRoute } from "@/lib/router.ts";
+import { jsonContent, problemResponses } from "@/http/openapi.ts";
+import { defineRoute } from "@/http/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
 import {

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { idParam } from "@/lib/ids.ts";
-import { timestamp } from "@/lib/openapi.ts";
-import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+import { idParam } from "@/http/ids.ts";
+import { timestamp } from "@/http/openapi.ts";
+import { PageQuerySchema, pageSchema, sortParam } from "@/http/pagination.ts";
 import { ITEM_SORTS } from "@/modules/items/items.sorts.ts";
 
 /** Longest item name, in characters (Unicode code points, as the database counts them). */

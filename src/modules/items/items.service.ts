@@ -6,9 +6,9 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/lib/app-env.ts";
-import { ConflictError, NotFoundError, ValidationError } from "@/lib/errors.ts";
-import { listScope, readPage, sortSpec } from "@/lib/pagination.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import { ConflictError, NotFoundError, ValidationError } from "@/http/errors.ts";
+import { listScope, readPage, sortSpec } from "@/http/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
 import { ITEM_SORTS } from "@/modules/items/items.sorts.ts";
 import type { Item } from "@/modules/items/items.repository.ts";

@@ -9,17 +9,17 @@
  */
 import type { Context } from "hono";
 import type { OidcConfig } from "@/config.ts";
-import type { AppEnv } from "@/lib/app-env.ts";
-import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
-import type { Clock } from "@/lib/clock.ts";
-import { ServiceUnavailableError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { isScope, type Scope } from "@/lib/scopes.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import type { Principal, TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { ServiceUnavailableError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { isScope, type Scope } from "@/http/scopes.ts";
 import { touchIdentity } from "@/modules/oidc/identities.repository.ts";
 import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
 import { linkedUser } from "@/modules/oidc/oidc-users.ts";
 import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import { updateUser } from "@/modules/users/users.service.ts";
 
 /** `last_seen_at` of an identity is written at most once per this interval. */

@@ -9,8 +9,8 @@
  * @module
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 
 /** At most one refetch per this interval when a token names a key we do not have. */
 export const UNKNOWN_KID_REFETCH_MS = 30_000;

@@ -5,14 +5,14 @@
  * @module
  */
 import { type Database, UniqueViolationError } from "@/db/database.ts";
-import type { RoleName } from "@/lib/app-env.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { RoleName } from "@/middleware/app-env.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 import {
   findIdentityUser,
   type IdentityUser,
   insertIdentity,
 } from "@/modules/oidc/identities.repository.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import { insertUser } from "@/modules/users/users.service.ts";
 
 /**

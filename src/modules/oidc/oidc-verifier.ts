@@ -8,8 +8,8 @@
  */
 import { errors, type JWTPayload, jwtVerify } from "jose";
 import type { OidcConfig } from "@/config.ts";
-import type { RoleName } from "@/lib/app-env.ts";
-import type { Clock } from "@/lib/clock.ts";
+import type { RoleName } from "@/middleware/app-env.ts";
+import type { Clock } from "@/runtime/clock.ts";
 import { type KeyResolver, NoProviderKeysError } from "@/modules/oidc/oidc-keys.ts";
 
 /**

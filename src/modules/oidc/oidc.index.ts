@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "@/config.ts";
-import type { Clock } from "@/lib/clock.ts";
+import type { Clock } from "@/runtime/clock.ts";
 import {
   createOidcAuthenticator,
   type OidcAuthenticator,

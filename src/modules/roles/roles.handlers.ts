@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "@/lib/router.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
 import type { GetRoleRoute, ListRolesRoute } from "@/modules/roles/roles.routes.ts";
 import * as service from "@/modules/roles/roles.service.ts";
 

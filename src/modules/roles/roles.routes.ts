@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { jsonContent, problemResponses } from "@/lib/openapi.ts";
-import { defineRoute } from "@/lib/router.ts";
+import { jsonContent, problemResponses } from "@/http/openapi.ts";
+import { defineRoute } from "@/http/router.ts";
 import { RoleIdParamsSchema, RoleSchema } from "@/modules/roles/roles.schemas.ts";
 
 export const listRoles = defineRoute({

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { idParam } from "@/lib/ids.ts";
+import { idParam } from "@/http/ids.ts";
 
 export const RoleSchema = z.object({
   id: z.number().int().openapi({ example: 2 }),

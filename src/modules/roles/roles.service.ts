@@ -5,8 +5,8 @@
  * @module
  */
 import type { Queryable } from "@/db/database.ts";
-import type { AppDeps } from "@/lib/app-env.ts";
-import { NotFoundError } from "@/lib/errors.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import { NotFoundError } from "@/http/errors.ts";
 import * as repository from "@/modules/roles/roles.repository.ts";
 import type { Role } from "@/modules/roles/roles.repository.ts";
 

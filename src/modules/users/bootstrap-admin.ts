@@ -5,9 +5,9 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/lib/app-env.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import {
   countActiveAdmins,
   findUserWithHashByUsername,

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { AppDeps } from "@/lib/app-env.ts";
-import { NotFoundError, ValidationError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import { isUsername } from "@/lib/usernames.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import { NotFoundError, ValidationError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { isUsername } from "@/modules/users/usernames.ts";
 import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
 import {
   countActiveAdmins,

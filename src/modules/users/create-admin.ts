@@ -4,16 +4,16 @@
  *
  * @module
  */
-import type { AppDeps } from "@/lib/app-env.ts";
-import { type FieldError, ValidationError } from "@/lib/errors.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import { type FieldError, ValidationError } from "@/http/errors.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 import {
   isWellFormedPassword,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   PASSWORD_NOT_WELL_FORMED,
-} from "@/lib/passwords.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+} from "@/runtime/passwords.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import type { User } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
 import { createUser } from "@/modules/users/users.service.ts";

@@ -1,6 +1,6 @@
-import type { AppRouteHandler } from "@/lib/router.ts";
-import { ForbiddenError } from "@/lib/errors.ts";
-import { nextLink } from "@/lib/pagination.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
+import { ForbiddenError } from "@/http/errors.ts";
+import { nextLink } from "@/http/pagination.ts";
 import { effectiveScopes } from "@/middleware/authenticate.ts";
 import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
 import type {

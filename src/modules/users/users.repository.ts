@@ -5,9 +5,9 @@
  */
 import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
 import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
-import type { RoleName } from "@/lib/app-env.ts";
-import type { CursorPosition } from "@/lib/cursor.ts";
-import { containsPattern, type ListWindow, type SortSpec } from "@/lib/pagination.ts";
+import type { RoleName } from "@/middleware/app-env.ts";
+import type { CursorPosition } from "@/http/cursor.ts";
+import { containsPattern, type ListWindow, type SortSpec } from "@/http/pagination.ts";
 import type { User } from "@/modules/users/users.schemas.ts";
 import { USER_SORTS, type UserSortField } from "@/modules/users/users.sorts.ts";
 

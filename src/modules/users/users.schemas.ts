@@ -1,16 +1,16 @@
 import { z } from "@hono/zod-openapi";
-import { idParam, SERIAL_MAX } from "@/lib/ids.ts";
-import { timestamp } from "@/lib/openapi.ts";
+import { idParam, SERIAL_MAX } from "@/http/ids.ts";
+import { timestamp } from "@/http/openapi.ts";
 import {
   isWellFormedPassword,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   PASSWORD_NOT_WELL_FORMED,
-} from "@/lib/passwords.ts";
-import { PageQuerySchema, pageSchema, sortParam } from "@/lib/pagination.ts";
+} from "@/runtime/passwords.ts";
+import { PageQuerySchema, pageSchema, sortParam } from "@/http/pagination.ts";
 import { USER_SORTS } from "@/modules/users/users.sorts.ts";
-import { SCOPE_NAMES } from "@/lib/scopes.ts";
-import { USERNAME_PATTERN } from "@/lib/usernames.ts";
+import { SCOPE_NAMES } from "@/http/scopes.ts";
+import { USERNAME_PATTERN } from "@/modules/users/usernames.ts";
 
 export { USERNAME_PATTERN };
 

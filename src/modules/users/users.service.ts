@@ -6,20 +6,20 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps, AuthUser } from "@/lib/app-env.ts";
+import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
 import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
   UnauthorizedError,
   ValidationError,
-} from "@/lib/errors.ts";
-import { listScope, readPage, sortSpec } from "@/lib/pagination.ts";
-import { generatePassword } from "@/lib/passwords.ts";
+} from "@/http/errors.ts";
+import { listScope, readPage, sortSpec } from "@/http/pagination.ts";
+import { generatePassword } from "@/runtime/passwords.ts";
 import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
 import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
 import { findRole } from "@/modules/roles/roles.service.ts";
-import { ROLE_IDS } from "@/lib/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import {
   countActiveAdmins,
   findUserById,

@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "@/lib/router.ts";
+import type { AppRouteHandler } from "@/http/router.ts";
 import * as service from "@/modules/versions/versions.service.ts";
 import type {
   CreateVersionRoute,

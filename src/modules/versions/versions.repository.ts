@@ -6,7 +6,7 @@
  * @module
  */
 import { type Queryable, type SqlValue, toIsoTimestampOrNull } from "@/db/database.ts";
-import type { ClientVersion } from "@/lib/client-versions.ts";
+import type { ClientVersion } from "@/modules/versions/client-versions.ts";
 
 /** The columns a write sets (timestamps as ISO 8601 strings, as the API carries them). */
 export type VersionValues = Omit<ClientVersion, "id">;

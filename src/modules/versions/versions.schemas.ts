@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { idParam } from "@/lib/ids.ts";
-import { timestamp } from "@/lib/openapi.ts";
-import { instantSchema } from "@/lib/timestamps.ts";
+import { idParam } from "@/http/ids.ts";
+import { timestamp } from "@/http/openapi.ts";
+import { instantSchema } from "@/http/timestamps.ts";
 
 /** A version string: what clients send in `X-Version`, e.g. `1.0` or `2.1.3-beta`. */
 const VersionString = z.string().regex(

@@ -6,9 +6,9 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/lib/app-env.ts";
-import type { ClientVersion } from "@/lib/client-versions.ts";
-import { ConflictError, NotFoundError } from "@/lib/errors.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import type { ClientVersion } from "@/modules/versions/client-versions.ts";
+import { ConflictError, NotFoundError } from "@/http/errors.ts";
 import * as repository from "@/modules/versions/versions.repository.ts";
 
 export { listVersions as loadVersions } from "@/modules/versions/versions.repository.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Context } from "hono";
-import type { AppEnv, AuthSession, AuthUser } from "@/lib/app-env.ts";
-import type { Scope } from "@/lib/scopes.ts";
+import type { AppEnv, AuthSession, AuthUser } from "@/middleware/app-env.ts";
+import type { Scope } from "@/http/scopes.ts";
 
 /**
  * A credential's `last_used_at` is written at most once per this interval (sessions and API

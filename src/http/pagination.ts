@@ -8,8 +8,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { SqlValue } from "@/db/database.ts";
-import { type CursorCodec, cursorCodec, type CursorPosition } from "@/lib/cursor.ts";
-import { ValidationError } from "@/lib/errors.ts";
+import { type CursorCodec, cursorCodec, type CursorPosition } from "@/http/cursor.ts";
+import { ValidationError } from "@/http/errors.ts";
 
 /** Most rows one page may hold. */
 export const MAX_PAGE_SIZE = 100;
@@ -62,7 +62,7 @@ export type SortFields<F extends string> = Readonly<Record<F | "id", SortField>>
  *
  * @example
  * ```ts
- * import { PageQuerySchema, sortParam } from "@/lib/pagination.ts";
+ * import { PageQuerySchema, sortParam } from "@/http/pagination.ts";
  *
  * const SORTS = { id: { column: "id" }, name: { column: "name" } } as const;
  * const ItemsQuery = PageQuerySchema.extend({ sort: sortParam(SORTS) });
@@ -158,7 +158,7 @@ export interface SortSpec<F extends string = string> {
  *
  * @example
  * ```ts
- * import { orderBy, sortSpec } from "@/lib/pagination.ts";
+ * import { orderBy, sortSpec } from "@/http/pagination.ts";
  *
  * const SORTS = { id: { column: "id" }, created_at: { column: "created_at", timestamp: true } };
  * orderBy(sortSpec("-created_at", SORTS)); // "created_at DESC, id DESC"

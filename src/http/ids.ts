@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { parseId, SERIAL_MAX } from "@/lib/ids.ts";
+ * import { parseId, SERIAL_MAX } from "@/http/ids.ts";
  *
  * parseId("42"); // 42
  * parseId("042"); // undefined

@@ -7,13 +7,13 @@
  *
  * @module
  */
-import type { Clock } from "@/lib/clock.ts";
+import type { Clock } from "@/runtime/clock.ts";
 import {
   type Limit,
   type RateLimitStore,
   type SlidingState,
   slotMs,
-} from "@/lib/rate-limit/store.ts";
+} from "@/runtime/rate-limit/store.ts";
 
 /** Default bound on the number of keys (about 100 bytes each, up to 400 for a busy key). */
 export const DEFAULT_MAX_KEYS = 100_000;
@@ -43,7 +43,7 @@ export interface MemoryStoreOptions {
  *
  * @example
  * ```ts
- * import { systemClock } from "@/lib/clock.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
  *
  * const store = new MemoryRateLimitStore({ clock: systemClock });
  * const { admitted, count, waitMs } = await store.hit("api:a:203.0.113.9", {

@@ -9,11 +9,11 @@
  * @module
  */
 import type { Config } from "@/config.ts";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
-import type { Metrics } from "@/lib/metrics.ts";
-import { MemoryRateLimitStore } from "@/lib/rate-limit/memory-store.ts";
-import type { RateLimitStore, SlidingState } from "@/lib/rate-limit/store.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
+import { MemoryRateLimitStore } from "@/runtime/rate-limit/memory-store.ts";
+import type { RateLimitStore, SlidingState } from "@/runtime/rate-limit/store.ts";
 
 /** How often store failures are logged while they last. */
 const FAILURE_LOG_INTERVAL_MS = 30_000;
@@ -224,8 +224,8 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
  * @example
  * ```ts
  * import { parseConfig } from "@/config.ts";
- * import { systemClock } from "@/lib/clock.ts";
- * import { createMetrics } from "@/lib/metrics.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
+ * import { createMetrics } from "@/runtime/metrics.ts";
  *
  * const config = parseConfig({ APP_ENV: "test" }); // no REDIS_URL: the memory store
  * const metrics = createMetrics({ version: "1.0.0" });
@@ -243,7 +243,7 @@ export async function createRateLimiter(
   let store: RateLimitStore = memory;
   if (config.redisUrl) {
     // Loaded only when Redis is configured: the client is a sizable share of startup.
-    const { RedisRateLimitStore } = await import("@/lib/rate-limit/redis-store.ts");
+    const { RedisRateLimitStore } = await import("@/runtime/rate-limit/redis-store.ts");
     store = new RedisRateLimitStore({
       url: config.redisUrl,
       keyPrefix: config.redisKeyPrefix,

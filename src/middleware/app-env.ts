@@ -8,15 +8,15 @@
  * @module
  */
 import type { Config } from "@/config.ts";
-import type { RoleName } from "@/lib/roles.ts";
-import type { Principal, TokenAuthenticator } from "@/lib/authenticator.ts";
+import type { RoleName } from "@/modules/roles/roles.ts";
+import type { Principal, TokenAuthenticator } from "@/middleware/principal.ts";
 import type { Database } from "@/db/database.ts";
-import type { Clock } from "@/lib/clock.ts";
-import type { Lifecycle } from "@/lib/lifecycle.ts";
-import type { Metrics } from "@/lib/metrics.ts";
-import type { PasswordHasher } from "@/lib/passwords.ts";
-import type { RateLimiter, RateLimitStatus } from "@/lib/rate-limit/limiter.ts";
-import type { VersionsCache } from "@/lib/client-versions.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import type { Lifecycle } from "@/runtime/lifecycle.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
+import type { PasswordHasher } from "@/runtime/passwords.ts";
+import type { RateLimiter, RateLimitStatus } from "@/runtime/rate-limit/limiter.ts";
+import type { VersionsCache } from "@/modules/versions/client-versions.ts";
 
 /** Everything the app needs from outside; tests build one over any database. */
 export interface AppDeps {

@@ -12,11 +12,11 @@ import {
   type RouteHandler,
 } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { type FieldError, ValidationError } from "@/lib/errors.ts";
-import { securityRequirement } from "@/lib/openapi.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { type FieldError, ValidationError } from "@/http/errors.ts";
+import { securityRequirement } from "@/http/openapi.ts";
 import { authRequirementOf } from "@/middleware/authenticate.ts";
-import { bodyGuard } from "@/middleware/body-guard.ts";
+import { bodyGuard } from "@/http/body-guard.ts";
 
 /**
  * A handler whose params, body, responses and variables are typed by its route definition:

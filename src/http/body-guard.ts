@@ -6,8 +6,8 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/lib/app-env.ts";
-import { BadRequestError, ContentTooLargeError, UnsupportedMediaTypeError } from "@/lib/errors.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { BadRequestError, ContentTooLargeError, UnsupportedMediaTypeError } from "@/http/errors.ts";
 
 const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json$/i;
 const FORM_TYPE = "application/x-www-form-urlencoded";

@@ -6,7 +6,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { ServiceUnavailableError, TooManyRequestsError } from "@/lib/errors.ts";
+import { ServiceUnavailableError, TooManyRequestsError } from "@/http/errors.ts";
 
 /** Argon2id cost parameters. */
 export interface Argon2Params {

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { parseScopeClaim, scopesOfRole } from "@/lib/scopes.ts";
+ * import { parseScopeClaim, scopesOfRole } from "@/http/scopes.ts";
  *
  * scopesOfRole("user"); // ["items:read", "items:write", "users:read", "users:write"]
  * parseScopeClaim("openid items:read"); // ["items:read"]
@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { RoleName } from "@/lib/app-env.ts";
+import type { RoleName } from "@/middleware/app-env.ts";
 
 /** Every scope, with what it allows (shown in the OpenAPI document). */
 export const SCOPES = {

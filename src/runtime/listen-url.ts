@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { clickableUrl } from "@/lib/listen-url.ts";
+ * import { clickableUrl } from "@/runtime/listen-url.ts";
  *
  * clickableUrl("0.0.0.0", 8080); // "http://localhost:8080"
  * clickableUrl("::1", 8080); // "http://[::1]:8080"

@@ -5,8 +5,8 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { PROBLEM_CONTENT_TYPE, statusTitle } from "@/lib/errors.ts";
-import { type Scope, SCOPES } from "@/lib/scopes.ts";
+import { PROBLEM_CONTENT_TYPE, statusTitle } from "@/http/errors.ts";
+import { type Scope, SCOPES } from "@/http/scopes.ts";
 
 /** Name of the bearer security scheme in the OpenAPI document. */
 export const BEARER_SCHEME_NAME = "bearerAuth";

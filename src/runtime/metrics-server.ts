@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Metrics } from "@/lib/metrics.ts";
-import { type ResilientServer, serveResilient } from "@/lib/resilient-server.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
+import { type ResilientServer, serveResilient } from "@/runtime/resilient-server.ts";
 
 /**
  * The request handler of the metrics listener: `GET /metrics` answers the exposition text,

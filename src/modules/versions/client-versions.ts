@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 
 /** A client version: one row of the versions table, as the API shows it. */
 export interface ClientVersion {
@@ -53,7 +53,7 @@ export interface VersionsSnapshot {
  *
  * @example
  * ```ts
- * import { compareVersions } from "@/lib/client-versions.ts";
+ * import { compareVersions } from "@/modules/versions/client-versions.ts";
  *
  * ["1.10", "1.9", "1.10-rc1"].sort(compareVersions); // ["1.9", "1.10-rc1", "1.10"]
  * ```
@@ -136,8 +136,8 @@ export interface VersionsCacheOptions {
  *
  * @example
  * ```ts
- * import { VersionsCache } from "@/lib/client-versions.ts";
- * import { systemClock } from "@/lib/clock.ts";
+ * import { VersionsCache } from "@/modules/versions/client-versions.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
  *
  * const rows = [
  *   { id: 1, version: "1.0", supported: true, deprecated: false, deprecated_at: null, sunset_at: null },

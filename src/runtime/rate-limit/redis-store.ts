@@ -11,14 +11,14 @@
  * @module
  */
 import { Redis } from "ioredis";
-import type { Clock } from "@/lib/clock.ts";
-import { getAppLogger } from "@/lib/logger.ts";
+import type { Clock } from "@/runtime/clock.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
 import {
   type Limit,
   type RateLimitStore,
   type SlidingState,
   slotMs,
-} from "@/lib/rate-limit/store.ts";
+} from "@/runtime/rate-limit/store.ts";
 
 /**
  * ARGV: max, window_ms, slot_ms, now_ms, 1 to count a hit (0 to peek).

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Deadline, DeadlineQueue } from "@/lib/deadlines.ts";
+import { type Deadline, DeadlineQueue } from "@/runtime/deadlines.ts";
 
 /** Options of {@link AdmissionGate}. */
 export interface AdmissionOptions {

@@ -7,7 +7,7 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { toBase64Url } from "@/lib/tokens.ts";
+import { toBase64Url } from "@/runtime/tokens.ts";
 
 /** Where a page ended: `[id]` for the id order, `[sort value, id]` for any other. */
 export type CursorPosition = readonly [number] | readonly [string, number];
