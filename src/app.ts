@@ -5,50 +5,69 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context, Hono, Schema } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
+import type { UnionToIntersection } from "hono/utils/types";
 import {
   DatabaseUnavailableError,
   ForeignKeyViolationError,
   TransactionConflictError,
   UniqueViolationError,
 } from "@/db/database.ts";
-import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
-import { AppError, ConflictError, problemResponse, ServiceUnavailableError } from "@/http/errors.ts";
-import { getAppLogger } from "@/runtime/logger.ts";
+import type { OwnedDeps } from "@/deps.ts";
+import {
+  AppError,
+  ConflictError,
+  problemResponse,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+} from "@/http/errors.ts";
+import type { ModuleDescriptor } from "@/http/module.ts";
+import { OAUTH2_SCHEME_NAME, oauth2PasswordScheme } from "@/http/openapi.ts";
 import { createRouter } from "@/http/router.ts";
-import { cors } from "@/middleware/cors.ts";
-import { apiRateLimit, docsCredentialThrottle } from "@/middleware/rate-limit.ts";
-import { rejectWhileDraining } from "@/middleware/drain.ts";
+import { scopeCatalog } from "@/http/scopes.ts";
 import { admissionControl, reportShedding } from "@/middleware/admission.ts";
-import { AdmissionGate } from "@/runtime/admission.ts";
-import { requestContext } from "@/middleware/request-context.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import type { ModuleDeps } from "@/middleware/app-router.ts";
+import { BEARER_SCHEME_NAME, bearerAuth } from "@/middleware/authenticate.ts";
+import { cors } from "@/middleware/cors.ts";
+import { rejectWhileDraining } from "@/middleware/drain.ts";
 import { queryBudget } from "@/middleware/query-budget.ts";
+import { createThrottles } from "@/middleware/rate-limit.ts";
+import { requestContext } from "@/middleware/request-context.ts";
 import { requestTimeout } from "@/middleware/request-timeout.ts";
 import { securityHeaders } from "@/middleware/security-headers.ts";
 import { staticFiles } from "@/middleware/static-files.ts";
 import { versionGate } from "@/middleware/version-gate.ts";
-import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
-import { OAUTH2_PASSWORD_SCHEME, OAUTH2_SCHEME_NAME } from "@/http/openapi.ts";
-import { createApiKeysRouter } from "@/modules/api-keys/api-keys.index.ts";
-import { createAuthRouter } from "@/modules/auth/auth.index.ts";
-import { isAdminLogin } from "@/modules/auth/auth.service.ts";
+import { MODULES } from "@/modules.ts";
+import { adminLoginCheck } from "@/modules/auth/auth.service.ts";
 import { createDocsRouter } from "@/modules/docs/docs.index.ts";
-import { createHealthRouter } from "@/modules/health/health.index.ts";
-import { createItemsRouter } from "@/modules/items/items.index.ts";
 import { discoveryUrl } from "@/modules/oidc/oidc-keys.ts";
-import { createRolesRouter } from "@/modules/roles/roles.index.ts";
-import { createUsersRouter } from "@/modules/users/users.index.ts";
-import { createVersionsRouter } from "@/modules/versions/versions.index.ts";
+import { AdmissionGate } from "@/runtime/admission.ts";
+import { getAppLogger } from "@/runtime/logger.ts";
+import { HashQueueFullError } from "@/runtime/passwords.ts";
 
 const STATIC_ROOT = new URL("../static/", import.meta.url);
 
+/** What `createApp` builds on: the app's dependencies, as `createDeps` returns them. */
+export type AppBuildDeps = Omit<OwnedDeps, "close" | "oidc"> & Partial<Pick<OwnedDeps, "oidc">>;
+
+/** A module `createApp` can mount: its router is created with the app's dependencies. */
+// deno-lint-ignore no-explicit-any
+export type AppModule = ModuleDescriptor<ModuleDeps & AppBuildDeps, Hono<any, any, any>>;
+
+/** The paths the `X-Version` gate applies to: every versioned module's base paths. */
+export function versionedPaths(modules: readonly AppModule[]): string[] {
+  return modules.filter((module) => module.versioned).flatMap((module) => module.basePaths);
+}
+
 /**
- * The API paths the `X-Version` gate applies to (an allow-list: a new resource must be added
- * here). Never gated: `/versions`, `/livez`, `/readyz`, docs, `/openapi.json`, static files, `/`.
+ * The API paths the `X-Version` gate applies to by default, derived from {@link MODULES}.
+ * Never gated: `/versions`, `/livez`, `/readyz`, docs, `/openapi.json`, static files, `/`.
  */
-export const VERSIONED_PATH_PREFIXES: readonly string[] = ["/auth", "/users", "/roles", "/items"];
+export const VERSIONED_PATH_PREFIXES: readonly string[] = versionedPaths(MODULES);
 
 const HTTP_EXCEPTION_CODES: Record<number, string> = {
   400: "malformed_body",
@@ -82,6 +101,13 @@ export function toAppError(error: unknown): AppError | undefined {
       headers: { "Retry-After": "1" },
     });
   }
+  if (error instanceof HashQueueFullError) {
+    return error.scope === "client"
+      ? new TooManyRequestsError(error.retryAfterSeconds, error.message)
+      : new ServiceUnavailableError(error.message, {
+        headers: { "Retry-After": String(error.retryAfterSeconds) },
+      });
+  }
   if (error instanceof DatabaseUnavailableError) {
     return new ServiceUnavailableError("Database unavailable", { cause: error });
   }
@@ -93,7 +119,8 @@ function requestIdOf(c: Context<AppEnv>): string {
 }
 
 /**
- * Build the application over the given dependencies. No globals: tests build one per database.
+ * Build the application over the given dependencies and modules (by default {@link MODULES}).
+ * No globals: tests build one per database.
  *
  * @example
  * ```ts
@@ -110,18 +137,24 @@ function requestIdOf(c: Context<AppEnv>): string {
  * }
  * ```
  */
-export function createApp(deps: AppDeps) {
+export function createApp<const M extends readonly AppModule[] = typeof MODULES>(
+  deps: AppBuildDeps,
+  modules: M = MODULES as unknown as M,
+): AppOf<M> {
   const log = getAppLogger("app");
-  const app = createRouter();
+  const app = createRouter<AppEnv>();
+  const { config, metrics } = deps;
+  const moduleDeps = createModuleDeps(deps, modules);
+  const { scopes, throttles } = moduleDeps;
 
-  app.use(requestContext({ deps }));
+  app.use(requestContext({ trustProxy: config.http.trustProxy, metrics }));
   app.use(securityHeaders());
   // Preflights carry neither X-Version nor Authorization: answer them before the gate and auth.
-  app.use(cors({ allowedOrigins: deps.config.http.corsOrigins }));
+  app.use(cors({ allowedOrigins: config.http.corsOrigins }));
   app.use(rejectWhileDraining({ lifecycle: deps.lifecycle }));
-  app.use(requestTimeout({ timeoutMs: deps.config.http.requestTimeoutMs }));
+  app.use(requestTimeout({ timeoutMs: config.http.requestTimeoutMs }));
   // Every statement of a request draws on one database budget (and the server obeys it).
-  app.use(queryBudget({ ms: deps.config.database.queryTimeoutMs }));
+  app.use(queryBudget({ db: deps.db, ms: config.database.queryTimeoutMs }));
   app.use(methodNotAllowed({
     app,
     onMethodNotAllowed: (c, methods) => {
@@ -134,8 +167,16 @@ export function createApp(deps: AppDeps) {
     },
   }));
 
-  // Before every router (the probes are exempt); per user once requireAuth() knows the user.
-  app.use(apiRateLimit({ rateLimiter: deps.rateLimiter }));
+  // Before every router (the probes are exempt); per user once bearer auth knows the user.
+  app.use(throttles.api);
+  // 426 comes before authentication (401); it applies to the versioned modules' paths only.
+  const gated = versionedPaths(modules);
+  app.use(versionGate({
+    paths: gated,
+    versions: deps.versions,
+    clock: deps.clock,
+    onReject: () => metrics.versionGateRejections.inc(),
+  }));
   app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
     type: "http",
     scheme: "bearer",
@@ -144,35 +185,20 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerComponent(
     "securitySchemes",
     OAUTH2_SCHEME_NAME,
-    OAUTH2_PASSWORD_SCHEME,
+    oauth2PasswordScheme(scopes.descriptions),
   );
-  // The routers are chained so the returned app's type carries every route (`AppType`, for
-  // the typed client of src/client.ts); the order of registration is the order they run in.
-  const ungated = app
-    .route("/", createHealthRouter())
-    .route("/", createVersionsRouter());
-  // Before the versioned routers: 426 comes before authentication (401).
-  app.use(versionGate({
-    paths: VERSIONED_PATH_PREFIXES,
-    versions: deps.versions,
-    clock: deps.clock,
-    onReject: () => deps.metrics.versionGateRejections.inc(),
-  }));
-  const api = ungated
-    .route("/", createAuthRouter())
-    .route("/", createApiKeysRouter())
-    .route("/", createUsersRouter())
-    .route("/", createRolesRouter())
-    .route("/", createItemsRouter());
+  for (const module of modules) app.route("/", module.router(moduleDeps));
 
   // DOCS_AUTH=basic: the same login throttle as POST /auth/token.
   app.route(
     "/",
-    createDocsRouter(app, deps.config, {
-      versionedPathPrefixes: VERSIONED_PATH_PREFIXES,
-      openIdConnectUrl: deps.config.oidc && discoveryUrl(deps.config.oidc.issuer),
-      throttle: docsCredentialThrottle(),
-      isAdmin: isAdminLogin,
+    createDocsRouter(app, config, {
+      versionedPathPrefixes: gated,
+      tags: modules.flatMap((module) => module.tag ? [module.tag] : []),
+      openIdConnectUrl: config.oidc && discoveryUrl(config.oidc.issuer),
+      throttle: throttles.docsCredential,
+      isAdmin: adminLoginCheck(deps),
+      clock: deps.clock,
     }),
   );
   app.get("/", (c) => c.redirect("/docs", 302));
@@ -214,16 +240,57 @@ export function createApp(deps: AppDeps) {
   // and `app.request` both go through `fetch`. Logins wait for Argon2 in the hasher's own bounded
   // queue: gated here as well, a login burst would hold the slots the reads need.
   app.fetch = admissionControl(app.fetch, {
-    gate: new AdmissionGate(deps.config.http.admission),
+    gate: new AdmissionGate(config.http.admission),
     exempt: ["/livez", "/readyz", "/auth/token"],
     onRefused: reportShedding(log),
   });
 
-  return api;
+  return app as unknown as AppOf<M>;
 }
 
+/**
+ * What every module's router is created with: the app's dependencies, the scope vocabulary of
+ * all the modules, the rate limits, and the middleware its routes' declarations stand for.
+ */
+export function createModuleDeps(
+  deps: AppBuildDeps,
+  modules: readonly AppModule[] = MODULES,
+): ModuleDeps & AppBuildDeps {
+  const scopes = scopeCatalog(modules);
+  const throttles = createThrottles(deps);
+  return {
+    ...deps,
+    scopes,
+    throttles,
+    routing: {
+      authenticate: bearerAuth({
+        authenticators: deps.authenticators,
+        scopesOfRole: scopes.ofRole,
+        metrics: deps.metrics,
+        throttles,
+      }),
+      body: {
+        limitBytes: deps.config.http.bodyLimitBytes,
+        trackUpload: (upload) => deps.lifecycle.trackUpload(upload),
+      },
+    },
+  };
+}
+
+/** The schema (every route with its params, bodies and responses) of a module's router. */
+// deno-lint-ignore no-explicit-any
+type SchemaOf<R> = R extends Hono<any, infer S, any> ? S : never;
+
+/** The app type of a module list: one Hono whose schema is the sum of the modules' schemas. */
+export type AppOf<M extends readonly AppModule[]> = OpenAPIHono<
+  AppEnv,
+  UnionToIntersection<SchemaOf<ReturnType<M[number]["router"]>>> extends infer S extends Schema ? S
+    : never,
+  "/"
+>;
+
 /** The application type, for typed test clients. */
-export type App = ReturnType<typeof createApp>;
+export type App = AppOf<typeof MODULES>;
 
 /** Every route with its params, bodies and responses: the type `hc<AppType>` is built from. */
 export type AppType = App;

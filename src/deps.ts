@@ -1,5 +1,5 @@
 /**
- * `createDeps(config, overrides)`: builds the {@link AppDeps} the app runs on, once, for the
+ * `createDeps(config, overrides)`: builds the {@link OwnedDeps} the app runs on, once, for the
  * service (`main.ts`, the CLI's `serve`) and the tests alike. Each step that opens something
  * registers how to close it; a failing step closes what the earlier ones opened (in reverse
  * order) before the error goes on, and `close()` does the same on shutdown. The CLI's one-shot
@@ -24,7 +24,7 @@ import type { Database } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
 import type { AppDeps } from "@/middleware/app-env.ts";
-import type { TokenAuthenticator } from "@/middleware/principal.ts";
+import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
 import { VersionsCache } from "@/modules/versions/client-versions.ts";
 import { type Clock, systemClock } from "@/runtime/clock.ts";
 import { Lifecycle } from "@/runtime/lifecycle.ts";
@@ -33,9 +33,12 @@ import { createMetrics, type Metrics } from "@/runtime/metrics.ts";
 import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
 import { createRateLimiter } from "@/runtime/rate-limit/limiter.ts";
 import { createApiKeyAuthenticator } from "@/modules/api-keys/api-key-authenticator.ts";
+import { revokeUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
+import { revokeUserSessions } from "@/modules/auth/auth.service.ts";
 import { createSessionAuthenticator } from "@/modules/auth/session-authenticator.ts";
 import { type OidcSetup, startOidc } from "@/modules/oidc/oidc.index.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
+import type { CredentialHooks } from "@/modules/users/users.service.ts";
 import { loadVersions } from "@/modules/versions/versions.service.ts";
 
 /** What a caller may supply instead of what {@link createDeps} would build. */
@@ -55,8 +58,26 @@ export interface DepsOverrides {
   bootstrapAdmin?: boolean;
 }
 
+/**
+ * What users calls when an account's credentials must go: sessions (auth) and API keys depend
+ * on users, so users is handed their operations here rather than importing them.
+ */
+export const CREDENTIAL_HOOKS: CredentialHooks = {
+  revokeSessions: revokeUserSessions,
+  revokeApiKeys: revokeUserApiKeys,
+};
+
 /** The dependencies of a running app, and the one way to release them. */
 export interface OwnedDeps extends AppDeps {
+  /** The in-memory versions table the `X-Version` gate reads. */
+  readonly versions: VersionsCache;
+  /**
+   * The kinds of bearer credential this instance accepts, asked in order; the first that
+   * accepts a token's shape decides.
+   */
+  readonly authenticators: readonly TokenAuthenticator[];
+  /** The credential operations users is created with. */
+  readonly credentials: CredentialHooks;
   /** Provider JWTs (OIDC_ISSUER set): the key store and the authenticator over it. */
   readonly oidc: OidcSetup | undefined;
   /** Close everything opened here, newest first; safe to call more than once. */
@@ -65,6 +86,8 @@ export interface OwnedDeps extends AppDeps {
 
 /** What a one-shot CLI command runs on: the database and what writes to it, and `close()`. */
 export interface CommandDeps extends Pick<AppDeps, "config" | "db" | "clock" | "passwords"> {
+  /** The credential operations users is created with (break glass revokes sessions). */
+  readonly credentials: CredentialHooks;
   /** Close the database; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -93,7 +116,14 @@ export async function createCommandDeps(
   const close = () => closing ??= db.close();
   try {
     if (options.migrate) await migrate(db);
-    return { config, db, clock: systemClock, passwords: passwordHasher(config), close };
+    return {
+      config,
+      db,
+      clock: systemClock,
+      passwords: passwordHasher(config),
+      credentials: CREDENTIAL_HOOKS,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -150,7 +180,7 @@ export async function createDeps(
     // Provider JWTs: keys are fetched in the background, startup never waits for the provider.
     const oidc = startOidc(config, { clock });
     if (oidc) closers.push(["identity provider keys", () => Promise.resolve(oidc.keys.stop())]);
-    const deps: AppDeps = {
+    const deps: OwnedDeps = {
       config,
       db,
       clock,
@@ -161,13 +191,16 @@ export async function createDeps(
       versions,
       authenticators: [
         ...(overrides.authenticators ?? []),
-        createApiKeyAuthenticator({ clock }),
+        createApiKeyAuthenticator({ clock, metrics }),
         ...(oidc ? [oidc.authenticator] : []),
         createSessionAuthenticator({ clock }),
       ],
+      credentials: CREDENTIAL_HOOKS,
+      oidc,
+      close,
     };
     if (overrides.bootstrapAdmin ?? true) await ensureBootstrapAdmin(deps);
-    return { ...deps, oidc, close };
+    return deps;
   } catch (error) {
     await close();
     throw error;

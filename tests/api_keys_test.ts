@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { ManualClock } from "@/runtime/clock.ts";
+import { createMetrics } from "@/runtime/metrics.ts";
 import { generateToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import { createApiKeyAuthenticator } from "@/modules/api-keys/api-key-authenticator.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
@@ -459,7 +460,10 @@ for (const dialect of DIALECTS) {
 }
 
 Deno.test("the API-key authenticator takes iak_ + 43 base64url characters and nothing else", () => {
-  const authenticator = createApiKeyAuthenticator({ clock: new ManualClock() });
+  const authenticator = createApiKeyAuthenticator({
+    clock: new ManualClock(),
+    metrics: createMetrics({ version: "test" }),
+  });
   const session = generateToken();
   assertEquals(authenticator.accepts(session), false, "a 43-character session token");
   assertEquals(authenticator.accepts(`iak_${session}`), true);

@@ -5,7 +5,7 @@ import { bearer, createUser, loginAdmin } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { invalidIdMessage } from "@/http/ids.ts";
-import { createRouter, defineRoute } from "@/http/router.ts";
+import { defineRoute } from "@/http/router.ts";
 import { bearerSecurity, requireAuth } from "@/middleware/authenticate.ts";
 import { requireOwnerOrAdmin, requireRole } from "@/middleware/permissions.ts";
 
@@ -50,7 +50,7 @@ const adminOnly = defineRoute({
 function mountTestRoutes(t: TestApp): void {
   t.app.route(
     "/",
-    createRouter()
+    t.router()
       .openapi(getThing, (c) => c.json({ id: c.req.valid("param").thing_id }, 200))
       .openapi(adminOnly, (c) => c.json({ ok: true }, 200)),
   );

@@ -7,9 +7,13 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, type TestApp } from "./helpers/app.ts";
 import { bearer, createUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import type { TokenAuthenticator } from "@/middleware/principal.ts";
-import { isScope, parseScopeClaim, SCOPE_NAMES, scopesOfRole } from "@/http/scopes.ts";
+import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
+import { scopeCatalog } from "@/http/scopes.ts";
+import { MODULES } from "@/modules.ts";
 import { findUserById } from "@/modules/users/users.repository.ts";
+
+/** The app's scope vocabulary, assembled from its modules' descriptors. */
+const scopes = scopeCatalog(MODULES);
 
 const SCOPED = /^scoped\.(\d+)\.([a-z:,]*)$/;
 
@@ -17,9 +21,9 @@ const SCOPED = /^scoped\.(\d+)\.([a-z:,]*)$/;
 const scopedCredentials: TokenAuthenticator = {
   method: "api_key",
   accepts: (token) => SCOPED.test(token),
-  async authenticate(token, c) {
+  async authenticate(token, db) {
     const [, id, list] = SCOPED.exec(token)!;
-    const user = await findUserById(c.var.deps.db, Number(id));
+    const user = await findUserById(db, Number(id));
     if (!user) return undefined;
     return {
       user: {
@@ -30,7 +34,7 @@ const scopedCredentials: TokenAuthenticator = {
         activated: user.activated,
       },
       method: "api_key",
-      scopes: list!.split(",").filter(isScope),
+      scopes: list!.split(",").filter((name) => scopes.has(name)),
       credentialId: `test-${id}`,
     };
   },
@@ -40,18 +44,36 @@ function scoped(userId: number, ...scopes: string[]): Record<string, string> {
   return bearer(`scoped.${userId}.${scopes.join(",")}`);
 }
 
-Deno.test("scopesOfRole gives users every scope but versions:write, and admins all", () => {
-  assertEquals([...scopesOfRole("admin")], [...SCOPE_NAMES]);
-  assertEquals(scopesOfRole("user").includes("versions:write"), false);
-  assertEquals(scopesOfRole("user").includes("items:write"), true);
+Deno.test("the modules' scopes give users every scope but versions:write, and admins all", () => {
+  assertEquals(scopes.names, [
+    "items:read",
+    "items:write",
+    "users:read",
+    "users:write",
+    "versions:write",
+  ]);
+  assertEquals([...scopes.ofRole("admin")].sort(), [...scopes.names].sort());
+  assertEquals(scopes.ofRole("user").includes("versions:write"), false);
+  assertEquals(scopes.ofRole("user").includes("items:write"), true);
 });
 
-Deno.test("parseScopeClaim keeps known scopes once and ignores the rest", () => {
-  assertEquals(parseScopeClaim("openid items:read  items:read users:write profile"), [
+Deno.test("a scope claim keeps known scopes once and ignores the rest", () => {
+  assertEquals(scopes.parse("openid items:read  items:read users:write profile"), [
     "items:read",
     "users:write",
   ]);
-  assertEquals(parseScopeClaim(""), []);
+  assertEquals(scopes.parse(""), []);
+});
+
+Deno.test("a scope defined by two modules is refused when the vocabulary is assembled", () => {
+  const twice = { scopes: { "items:read": { description: "x", roles: ["user" as const] } } };
+  let message = "";
+  try {
+    scopeCatalog([twice, twice]);
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  assertEquals(message, 'Scope "items:read" is defined twice');
 });
 
 for (const dialect of DIALECTS) {
@@ -127,7 +149,7 @@ for (const dialect of DIALECTS) {
           ] as const
         ) {
           const res = await app.request(method, path, {
-            headers: scoped(alice.id, ...SCOPE_NAMES),
+            headers: scoped(alice.id, ...scopes.names),
           });
           await expectProblem(res, 403);
         }

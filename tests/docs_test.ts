@@ -6,7 +6,7 @@ import { createUser } from "./helpers/auth.ts";
 import { DIALECTS } from "./helpers/databases.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
 import { AppError } from "@/http/errors.ts";
-import { isAdminLogin } from "@/modules/auth/auth.service.ts";
+import { adminLoginCheck } from "@/modules/auth/auth.service.ts";
 import type { AppEnv } from "@/middleware/app-env.ts";
 import {
   type CredentialThrottle,
@@ -331,7 +331,11 @@ for (const dialect of DIALECTS) {
         "/",
         new Hono<AppEnv>().get(
           "/__test/docs",
-          docsBasicAuth({ throttle, isAdmin: isAdminLogin }),
+          docsBasicAuth({
+            throttle,
+            isAdmin: adminLoginCheck(app.deps),
+            clock: app.deps.clock,
+          }),
           (c) => c.text("ok"),
         ),
       );

@@ -3,10 +3,10 @@
  * to walk around — docs Basic guesses, the hash queue, `current_password`, look-alike usernames,
  * random bearer tokens, `/readyz`, and renames as a username oracle.
  */
-import type { TokenAuthenticator } from "@/middleware/principal.ts";
-import { ServiceUnavailableError, TooManyRequestsError } from "@/http/errors.ts";
+import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
+import { toAppError } from "@/app.ts";
 import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
-import { foldLoginName } from "@/modules/users/usernames.ts";
+import { foldLoginName } from "@/middleware/rate-limit.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import {
   createTestApp,
@@ -80,11 +80,12 @@ Deno.test("the hash queue serves clients round-robin and refuses work beyond its
       hasher.verify("guess", phc, { client }).then(() => done.push(label));
     const a = [verify("a1", "A"), verify("a2", "A"), verify("a3", "A")];
     const refusedClient = await verify("a4", "A").then(() => undefined, (e: unknown) => e);
-    assert(refusedClient instanceof TooManyRequestsError, "a 4th waiting hash of A is 429");
+    assertEquals(toAppError(refusedClient)?.status, 429, "a 4th waiting hash of A is 429");
     const b = verify("b1", "B");
     const refusedFull = await verify("c1", "C").then(() => undefined, (e: unknown) => e);
-    assert(refusedFull instanceof ServiceUnavailableError, "a full queue is 503");
-    assertEquals(refusedFull.headers["Retry-After"], "1");
+    const full = toAppError(refusedFull);
+    assertEquals(full?.status, 503, "a full queue is 503");
+    assertEquals(full?.headers["Retry-After"], "1");
     // Release one derivation at a time until all four ran.
     while (done.length < 4) {
       await new Promise((resolve) => setTimeout(resolve, 1));

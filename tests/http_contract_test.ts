@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, expectProblem } from "./helpers/app.ts";
 import { DIALECTS } from "./helpers/databases.ts";
-import { createRouter, defineRoute } from "@/http/router.ts";
+import { defineRoute } from "@/http/router.ts";
 import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { captureLogs, logText } from "./helpers/logs.ts";
 
@@ -28,7 +28,7 @@ async function appWithTestRoutes(dialect: "sqlite" | "mysql", env: Record<string
   const t = await createTestApp(dialect, { env });
   t.app.route(
     "/",
-    createRouter()
+    t.router()
       .openapi(echoRoute, (c) => c.json({ name: c.req.valid("json").name }, 200))
       .get("/__test/boom", () => {
         throw new Error("secret internal detail: SELECT * FROM users");

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AuthUser, RoleName } from "@/middleware/app-env.ts";
+import type { AuthUser, RoleName } from "@/http/principal.ts";
 
 /** The SELECT list naming the owner, for a statement that joins `users u` and `roles r`. */
 export const OWNER_COLUMNS =

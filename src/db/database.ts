@@ -5,6 +5,7 @@
  * @module
  */
 import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
+import type { PoolStats } from "@/runtime/metrics.ts";
 import type { QueryBudget } from "@/runtime/query-budget.ts";
 
 /** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
@@ -59,11 +60,7 @@ export interface Queryable {
 }
 
 /** Connection pool occupancy, exported as metrics. */
-export interface PoolStats {
-  inUse: number;
-  idle: number;
-  waiting: number;
-}
+export type { PoolStats };
 
 /** Outcome of {@link Database.withLock}. */
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };

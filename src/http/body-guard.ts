@@ -6,7 +6,6 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/middleware/app-env.ts";
 import { BadRequestError, ContentTooLargeError, UnsupportedMediaTypeError } from "@/http/errors.ts";
 
 const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json$/i;
@@ -51,8 +50,16 @@ function essence(contentType: string): string {
   return contentType.split(";", 1)[0]!.trim().toLowerCase();
 }
 
+/** What every body guard of an app shares: its size limit and the upload tracker. */
+export interface BodyLimits {
+  /** Largest body accepted, in bytes (BODY_LIMIT). */
+  limitBytes: number;
+  /** Wraps each upload's read, so shutdown can wait for uploads in progress. */
+  trackUpload<T>(read: Promise<T>): Promise<T>;
+}
+
 /** Options of {@link bodyGuard}. */
-export interface BodyGuardOptions {
+export interface BodyGuardOptions extends BodyLimits {
   /** The media types the route declares for its body. */
   mediaTypes: readonly string[];
 }
@@ -61,17 +68,16 @@ export interface BodyGuardOptions {
  * Guard the body of a route that accepts `mediaTypes` (e.g. `["application/json"]`).
  * `defineRoute` adds it to every route that declares a request body.
  */
-export function bodyGuard({ mediaTypes }: BodyGuardOptions): MiddlewareHandler<AppEnv> {
+export function bodyGuard(
+  { mediaTypes, limitBytes: limit, trackUpload }: BodyGuardOptions,
+): MiddlewareHandler {
   const acceptsJson = mediaTypes.some((t) => JSON_TYPE.test(t));
   const acceptsForm = mediaTypes.includes(FORM_TYPE);
   return async function bodyGuard(c, next) {
-    const limit = c.get("deps").config.http.bodyLimitBytes;
     const declared = Number(c.req.header("content-length") ?? "0");
     if (declared > limit) throw new ContentTooLargeError(limit);
     const raw = c.req.raw;
-    const bytes = raw.body
-      ? await c.get("deps").lifecycle.trackUpload(readLimited(raw.body, limit))
-      : new Uint8Array();
+    const bytes = raw.body ? await trackUpload(readLimited(raw.body, limit)) : new Uint8Array();
     const contentType = c.req.header("content-type");
     if (bytes.byteLength === 0 && !contentType) {
       // No body at all: validation reports the missing fields (422).

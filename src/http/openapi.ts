@@ -6,7 +6,6 @@
  */
 import { z } from "@hono/zod-openapi";
 import { PROBLEM_CONTENT_TYPE, statusTitle } from "@/http/errors.ts";
-import { type Scope, SCOPES } from "@/http/scopes.ts";
 
 /** Name of the bearer security scheme in the OpenAPI document. */
 export const BEARER_SCHEME_NAME = "bearerAuth";
@@ -19,24 +18,26 @@ export const OAUTH2_SCHEME_NAME = "oauth2Password";
  * panel take a username and password (form `grant_type=password`) and send the token they get
  * as a bearer token. Declares every scope of the vocabulary.
  */
-export const OAUTH2_PASSWORD_SCHEME = {
-  type: "oauth2",
-  description:
-    "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); the " +
-    "access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque random " +
-    "strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has nothing to " +
-    "apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them with " +
-    "`POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, so no " +
-    "`refreshUrl` is declared). A session token carries every scope of its user's role.",
-  flows: { password: { tokenUrl: "/auth/token", scopes: { ...SCOPES } } },
-} as const;
+export function oauth2PasswordScheme(scopes: Readonly<Record<string, string>>) {
+  return {
+    type: "oauth2",
+    description:
+      "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); the " +
+      "access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque random " +
+      "strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has nothing to " +
+      "apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them with " +
+      "`POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, so no " +
+      "`refreshUrl` is declared). A session token carries every scope of its user's role.",
+    flows: { password: { tokenUrl: "/auth/token", scopes: { ...scopes } } },
+  } as const;
+}
 
 /**
  * The `security` of a route that needs these scopes: one requirement per scheme that can
  * carry them (OpenAPI 3.1 allows scope names for any scheme type).
  */
 export function securityRequirement(
-  scopes: readonly Scope[],
+  scopes: readonly string[],
 ): Array<Record<string, string[]>> {
   return [{ [BEARER_SCHEME_NAME]: [...scopes] }, { [OAUTH2_SCHEME_NAME]: [...scopes] }];
 }

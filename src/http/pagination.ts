@@ -7,9 +7,11 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { SqlValue } from "@/db/database.ts";
 import { type CursorCodec, cursorCodec, type CursorPosition } from "@/http/cursor.ts";
 import { ValidationError } from "@/http/errors.ts";
+
+/** A value bound to a keyset condition's placeholder. */
+type SqlValue = string | number | Date;
 
 /** Most rows one page may hold. */
 export const MAX_PAGE_SIZE = 100;

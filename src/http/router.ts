@@ -1,6 +1,8 @@
 /**
- * The router factory every module builds on: one `defaultHook` that turns validation failures
- * into 422 problems, and `defineRoute`, which guards each declared request body.
+ * The router factory every module builds on. Routes are declarations (`defineRoute`): what a
+ * route needs — an authenticated caller, a body of some media types — it states; the router,
+ * created with the app's dependencies, turns each statement into middleware when the route is
+ * registered. One `defaultHook` turns validation failures into 422 problems.
  *
  * @module
  */
@@ -11,22 +13,57 @@ import {
   type RouteConfigToEnv,
   type RouteHandler,
 } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "@/middleware/app-env.ts";
+import type { Env, MiddlewareHandler } from "hono";
 import { type FieldError, ValidationError } from "@/http/errors.ts";
 import { securityRequirement } from "@/http/openapi.ts";
-import { authRequirementOf } from "@/middleware/authenticate.ts";
-import { bodyGuard } from "@/http/body-guard.ts";
+import { bodyGuard, type BodyLimits } from "@/http/body-guard.ts";
 
 /**
  * A handler whose params, body, responses and variables are typed by its route definition:
  * the variables its route's middleware set (such as `user` after `requireAuth()`) are
  * there without a run-time check.
  */
-export type AppRouteHandler<R extends RouteConfig> = RouteHandler<
+export type RouteHandlerOf<E extends Env, R extends RouteConfig> = RouteHandler<
   R,
-  AppEnv & RouteConfigToEnv<R>
+  E & RouteConfigToEnv<R>
 >;
+
+/** What a route's `requireAuth()` demands; the router's `authenticate` enforces it. */
+export interface AuthRequirement {
+  /** Scopes the credential must hold (all of them); also the route's OpenAPI `security`. */
+  readonly scopes: readonly string[];
+  /** Only these kinds of credential may call the route (undefined: any). */
+  readonly methods: readonly string[] | undefined;
+}
+
+/** A route middleware that only states a requirement; the router puts the real one there. */
+export type AuthDeclaration = MiddlewareHandler & { readonly authRequirement: AuthRequirement };
+
+/** Declare an auth requirement in a route's `middleware` (see `requireAuth()`). */
+export function declareAuth(requirement: AuthRequirement): AuthDeclaration {
+  // Never runs: the router puts the real middleware in its place (or refuses the route).
+  const declaration: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(declaration, { authRequirement: requirement });
+}
+
+/** The requirement of the first auth declaration among a route's middleware, if any. */
+export function authRequirementOf(middleware: unknown): AuthRequirement | undefined {
+  const list = Array.isArray(middleware) ? middleware : [middleware];
+  for (const handler of list) {
+    if (typeof handler === "function" && "authRequirement" in handler) {
+      return (handler as AuthDeclaration).authRequirement;
+    }
+  }
+  return undefined;
+}
+
+/** The body a route declares, stated by `defineRoute` and guarded by the router. */
+type BodyDeclaration = MiddlewareHandler & { readonly bodyMediaTypes: readonly string[] };
+
+function declareBody(mediaTypes: readonly string[]): BodyDeclaration {
+  const declaration: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(declaration, { bodyMediaTypes: mediaTypes });
+}
 
 const LOCATIONS: Record<string, string> = {
   json: "body",
@@ -89,22 +126,75 @@ export function toFieldErrors(target: string, issues: readonly ZodIssueLike[]): 
   return errors;
 }
 
+/** What a router is created with: the middleware its routes' declarations stand for. */
+export interface RouterOptions {
+  /** The bearer-auth middleware enforcing a route's `requireAuth()` declaration. */
+  authenticate?: (requirement: AuthRequirement) => MiddlewareHandler;
+  /** Limits of every declared request body (413/415/400 before validation). */
+  body?: BodyLimits;
+}
+
 /**
- * A router with the app's `defaultHook`.
+ * A router with the app's `defaultHook`, whose `openapi(route, handler)` puts the middleware
+ * the route declares (auth, body guard) in place of their declarations.
  *
  * @example
- * ```ts ignore
- * const router = createRouter().openapi(getItemRoute, getItem);
+ * ```ts
+ * import { z } from "@hono/zod-openapi";
+ * import { createRouter, defineRoute } from "@/http/router.ts";
+ *
+ * const hello = defineRoute({
+ *   method: "get",
+ *   path: "/hello",
+ *   responses: { 200: { description: "A greeting" } },
+ * });
+ * const router = createRouter().openapi(hello, (c) => c.text("Hello", 200));
+ * const res = await router.request("/hello"); // 200 "Hello"
  * ```
  */
-export function createRouter(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({
+export function createRouter<E extends Env = Env>(options: RouterOptions = {}): OpenAPIHono<E> {
+  const router = new OpenAPIHono<E>({
     defaultHook: (result) => {
       if (!result.success) {
         throw new ValidationError(toFieldErrors(result.target, result.error.issues));
       }
     },
   });
+  const register = router.openapi.bind(router);
+  const enforce = (handler: unknown, route: RouteConfig): unknown => {
+    if (typeof handler !== "function") return handler;
+    const declares = "authRequirement" in handler
+      ? "authenticate"
+      : "bodyMediaTypes" in handler
+      ? "body"
+      : undefined;
+    if (declares && !options[declares]) {
+      throw new Error(
+        `${route.method.toUpperCase()} ${route.path} declares what its router cannot enforce: ` +
+          `create the router with the \`${declares}\` option (createAppRouter(deps) does)`,
+      );
+    }
+    if ("authRequirement" in handler && options.authenticate) {
+      const requirement = (handler as AuthDeclaration).authRequirement;
+      // Still carries its requirement: the API limit leaves authenticated routes to it.
+      return Object.assign(options.authenticate(requirement), { authRequirement: requirement });
+    }
+    if ("bodyMediaTypes" in handler && options.body) {
+      const { bodyMediaTypes } = handler as BodyDeclaration;
+      return bodyGuard({ ...options.body, mediaTypes: bodyMediaTypes });
+    }
+    return handler;
+  };
+  router.openapi = ((route: RouteConfig, ...rest: unknown[]) => {
+    const middleware = route.middleware;
+    const enforced = middleware === undefined ? route : {
+      ...route,
+      middleware: (Array.isArray(middleware) ? middleware : [middleware])
+        .map((handler) => enforce(handler, route)),
+    };
+    return (register as (...args: unknown[]) => unknown)(enforced, ...rest);
+  }) as typeof router.openapi;
+  return router;
 }
 
 const requiredBodies = new Set<string>();
@@ -148,7 +238,7 @@ export function defineRoute<const R extends RouteConfig>(
     : Array.isArray(config.middleware)
     ? config.middleware
     : [config.middleware];
-  const guard = bodyGuard({ mediaTypes: Object.keys(content) }) as MiddlewareHandler;
+  const guard = declareBody(Object.keys(content));
   return createRoute({ ...withSecurity, middleware: [...own, guard] }) as R & {
     getRoutingPath(): string;
   };

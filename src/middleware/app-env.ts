@@ -1,26 +1,32 @@
 /**
- * Types shared by the whole app: the dependencies `createApp` receives and the Hono `Env`
- * (its context variables) every router, middleware and handler builds on.
+ * The app's two scopes, kept apart:
  *
- * Read a variable with `c.get("deps")`, never `c.var.deps`: Hono's `c.var` builds a new object
+ * - {@link AppDeps}: what the app is built on, created once (`createDeps`) and handed to each
+ *   middleware, router and service when it is created — never put on the request context;
+ * - {@link AppEnv}: the Hono environment, whose variables are this request's values only. Each
+ *   middleware types what it sets; `AppEnv` is their sum.
+ *
+ * Read a variable with `c.get("user")`, never `c.var.user`: Hono's `c.var` builds a new object
  * of every variable (`Object.fromEntries`) on each access; `c.get` is one `Map` lookup.
  *
  * @module
  */
 import type { Config } from "@/config.ts";
-import type { RoleName } from "@/modules/roles/roles.ts";
-import type { Principal, TokenAuthenticator } from "@/middleware/principal.ts";
 import type { Database } from "@/db/database.ts";
+import type { AuthSession, AuthUser, Principal } from "@/http/principal.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import type { Lifecycle } from "@/runtime/lifecycle.ts";
 import type { Metrics } from "@/runtime/metrics.ts";
 import type { PasswordHasher } from "@/runtime/passwords.ts";
 import type { RateLimiter, RateLimitStatus } from "@/runtime/rate-limit/limiter.ts";
-import type { VersionsCache } from "@/modules/versions/client-versions.ts";
 
-/** Everything the app needs from outside; tests build one over any database. */
+export type { AuthSession, AuthUser, Principal };
+export type { RoleName } from "@/http/principal.ts";
+
+/** What the app is built on; tests build one over any database. */
 export interface AppDeps {
   readonly config: Config;
+  /** The database itself; a request uses its own budgeted view, `c.get("db")`. */
   readonly db: Database;
   readonly clock: Clock;
   readonly passwords: PasswordHasher;
@@ -29,46 +35,44 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Login and API rate limits (memory, or Redis when REDIS_URL is set). */
   readonly rateLimiter: RateLimiter;
-  /** The in-memory versions table the `X-Version` gate reads. */
-  readonly versions: VersionsCache;
-  /**
-   * The kinds of bearer credential this instance accepts, asked in order by `requireAuth()`;
-   * the first that accepts a token's shape decides.
-   */
-  readonly authenticators: readonly TokenAuthenticator[];
 }
 
-export type { RoleName };
-
-/** The authenticated caller, set by the bearer-auth middleware. */
-export interface AuthUser {
-  id: number;
-  username: string;
-  roleId: number;
-  role: RoleName;
-  activated: boolean;
+/** Set by `requestContext()`. */
+export interface RequestVariables {
+  requestId: string;
+  clientIp: string;
 }
 
-/** The session (device) the caller's access token belongs to. */
-export interface AuthSession {
-  id: number;
-  userId: number;
-  lastUsedAt: Date;
+/** Set by `queryBudget()`: the request's view of the database, drawing on its own budget. */
+export interface DatabaseVariables {
+  db: Database;
 }
 
-/** The Hono environment of the app. */
+/** Set by the bearer-auth middleware of routes that `requireAuth()`. */
+export interface PrincipalVariables {
+  user?: AuthUser;
+  /** The caller and what its credential allows. */
+  principal?: Principal;
+  /** Set for first-party session tokens only. */
+  session?: AuthSession;
+}
+
+/** Set by `versionGate()` for a request that names its client version. */
+export interface VersionVariables {
+  apiVersion?: string;
+}
+
+/** Set by the rate limits: each limit this request was counted against (`RateLimit` headers). */
+export interface RateLimitVariables {
+  rateLimits?: RateLimitStatus[];
+}
+
+/** The Hono environment of the app: the sum of what its middleware set. */
 export interface AppEnv {
-  Variables: {
-    deps: AppDeps;
-    requestId: string;
-    clientIp: string;
-    user?: AuthUser;
-    /** The caller and what its credential allows, set by `requireAuth()`. */
-    principal?: Principal;
-    /** Set for first-party session tokens only. */
-    session?: AuthSession;
-    apiVersion?: string;
-    /** Rate limits this request was counted against, written as `RateLimit` headers. */
-    rateLimits?: RateLimitStatus[];
-  };
+  Variables:
+    & RequestVariables
+    & DatabaseVariables
+    & PrincipalVariables
+    & VersionVariables
+    & RateLimitVariables;
 }

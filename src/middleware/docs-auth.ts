@@ -10,6 +10,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/middleware/app-env.ts";
 import { UnauthorizedError } from "@/http/errors.ts";
+import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 
 /** The challenge of every docs 401; browsers show their login dialog for it. */
@@ -56,6 +57,8 @@ export interface DocsBasicAuthOptions {
   throttle?: CredentialThrottle | undefined;
   /** Override {@link DOCS_AUTH_CACHE_TTL_MS} (tests). */
   cacheTtlMs?: number;
+  /** How long a checked login is remembered is measured on this clock. */
+  clock: Clock;
 }
 
 /** Username and password of a `Basic` Authorization header, or undefined when malformed. */
@@ -93,6 +96,7 @@ async function sha256Hex(text: string): Promise<string> {
  */
 export function docsBasicAuth(options: DocsBasicAuthOptions): MiddlewareHandler<AppEnv> {
   const log = getAppLogger("docs");
+  const { clock } = options;
   const ttlMs = options.cacheTtlMs ?? DOCS_AUTH_CACHE_TTL_MS;
   /** SHA-256 of an Authorization header that passed -> when that stops counting (epoch ms). */
   const remembered = new Map<string, number>();
@@ -110,7 +114,6 @@ export function docsBasicAuth(options: DocsBasicAuthOptions): MiddlewareHandler<
   };
 
   return async function docsBasicAuth(c, next) {
-    const { clock } = c.get("deps");
     const header = c.req.header("authorization");
     const credentials = parseBasicCredentials(header);
     if (!credentials) {

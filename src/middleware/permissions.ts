@@ -7,7 +7,12 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser, RoleName } from "@/middleware/app-env.ts";
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from "@/http/errors.ts";
+import {
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from "@/http/errors.ts";
 import { invalidIdMessage, parseId } from "@/http/ids.ts";
 
 /** The caller set by `requireAuth()`; 401 when the route forgot to authenticate. */
@@ -81,7 +86,7 @@ export interface OwnerOrAdminOptions {
  * middleware: [
  *   requireAuth(),
  *   requireOwnerOrAdmin({
- *     load: (c, id) => findItemOwnerId(c.get("deps").db, id),
+ *     load: (c, id) => findItemOwnerId(c.get("db"), id),
  *     notFound: "Item not found",
  *   }),
  * ] as const

@@ -1,13 +1,14 @@
 /**
  * First middleware of every request: request id (a sane incoming `X-Request-Id` is kept,
- * otherwise one is generated, and it is echoed), client address, dependencies as context variables, and
- * one access-log line when the response is ready.
+ * otherwise one is generated, and it is echoed), client address, and one access-log line when
+ * the response is ready.
  *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
 import { type AccessLogRecord, getAppLogger, logAccess } from "@/runtime/logger.ts";
 import type { TrustedProxies } from "@/runtime/trusted-proxies.ts";
 
@@ -72,20 +73,21 @@ export function clientAddress(c: Context, trustProxy: TrustedProxies): string {
 
 /** Options of {@link requestContext}. */
 export interface RequestContextOptions {
-  /** What every later middleware and handler finds in `c.get("deps")`. */
-  deps: AppDeps;
+  /** Whose `X-Forwarded-For` to believe (TRUST_PROXY). */
+  trustProxy: TrustedProxies;
+  /** Where each request is counted and timed. */
+  metrics: Pick<Metrics, "requestStarted" | "requestEnded" | "observeRequest">;
 }
 
 /** Set the context variables, write the access log and count the request in the HTTP metrics. */
-export function requestContext({ deps }: RequestContextOptions): MiddlewareHandler<AppEnv> {
+export function requestContext(
+  { trustProxy, metrics }: RequestContextOptions,
+): MiddlewareHandler<AppEnv> {
   const accessLog = getAppLogger("http");
-  const trustProxy = deps.config.http.trustProxy;
-  const { metrics } = deps;
   return async function requestContext(c, next) {
     const started = performance.now();
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    c.set("deps", deps);
     c.set("requestId", requestId);
     c.set("clientIp", clientAddress(c, trustProxy));
     metrics.requestStarted();

@@ -8,7 +8,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "@/middleware/app-env.ts";
 import { AppError } from "@/http/errors.ts";
-import { isUsable, type VersionsSnapshot } from "@/modules/versions/client-versions.ts";
 import type { Clock } from "@/runtime/clock.ts";
 
 /** The request header a client names its version in. */
@@ -20,10 +19,37 @@ export const VERSION_NOT_SUPPORTED = "Version not supported anymore";
 /** Longest version string the table holds; longer values are unknown by definition. */
 const MAX_VERSION_LENGTH = 32;
 
+/** What the gate does with one `X-Version` value, computed once per reload. */
+export interface VersionPolicy {
+  readonly version: string;
+  readonly supported: boolean;
+  /** `Deprecation` header value (RFC 9745 structured date, `@<unix seconds>`), if deprecated. */
+  readonly deprecation: string | undefined;
+  /** `Sunset` header value (RFC 8594 HTTP-date), if a sunset date is set. */
+  readonly sunset: string | undefined;
+  /** The sunset as epoch milliseconds: from then on the version is refused. */
+  readonly sunsetMs: number | undefined;
+}
+
+/** Whether a client sending `policy.version` may be served at `nowMs`. */
+export function isUsable(policy: VersionPolicy, nowMs: number): boolean {
+  return policy.supported && (policy.sunsetMs === undefined || nowMs < policy.sunsetMs);
+}
+
+/** What the gate reads of the versions table: a policy per version, and what to suggest. */
+export interface GateSnapshot {
+  /** Gate policy by exact version string. */
+  readonly policies: ReadonlyMap<string, VersionPolicy>;
+  /** The highest version clients may use (non-deprecated preferred); null when none. */
+  readonly latest: string | null;
+  /** Every version clients may use, highest first. */
+  readonly usable: readonly string[];
+}
+
 /** 426: the client's version is unknown, unsupported or past its sunset. */
 export class VersionNotSupportedError extends AppError {
   override name = "VersionNotSupportedError";
-  constructor(snapshot: VersionsSnapshot) {
+  constructor(snapshot: GateSnapshot) {
     super(426, "version_not_supported", VERSION_NOT_SUPPORTED, {
       extensions: { latest_version: snapshot.latest, supported_versions: snapshot.usable },
     });
@@ -40,8 +66,8 @@ export interface VersionGateOptions {
   paths: readonly string[];
   /** Where the policies come from: the in-memory versions table. */
   versions: {
-    readonly snapshot: VersionsSnapshot | undefined;
-    load(): Promise<VersionsSnapshot>;
+    readonly snapshot: GateSnapshot | undefined;
+    load(): Promise<GateSnapshot>;
   };
   clock: Clock;
   /** Called once per refused request, before the 426 is thrown (e.g. to count it). */

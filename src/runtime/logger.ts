@@ -14,7 +14,12 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
-import type { Config } from "@/config.ts";
+
+/** How the process logs (LOG_LEVEL, LOG_FORMAT). */
+export interface LogOptions {
+  level: "debug" | "info" | "warning" | "error";
+  format: "pretty" | "json";
+}
 
 /** Root category of every logger of the service. */
 export const LOG_CATEGORY = "items-api";
@@ -33,7 +38,7 @@ export function getAppLogger(...subcategory: string[]): Logger {
  * getAppLogger().info("Started on {port}", { port: 8080 });
  * ```
  */
-export async function setupLogging(options: Config["log"], sink?: Sink): Promise<void> {
+export async function setupLogging(options: LogOptions, sink?: Sink): Promise<void> {
   const batched = sink === undefined && options.format === "json"
     ? new BatchedJsonLines()
     : undefined;

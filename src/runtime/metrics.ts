@@ -14,7 +14,13 @@
  */
 import process from "node:process";
 import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
-import type { PoolStats } from "@/db/database.ts";
+
+/** Connections of a database pool, as the pool gauges report them. */
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
+}
 
 /** Upper bounds (seconds) of the request-duration histogram: 5 ms up to the 30 s timeout. */
 export const HTTP_DURATION_BUCKETS: readonly number[] = [

@@ -6,7 +6,19 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import { ServiceUnavailableError, TooManyRequestsError } from "@/http/errors.ts";
+
+/**
+ * A password check refused because the hashing queue is full: for one client (`client`, a
+ * 429 to that client) or for everyone (`all`, a 503). Either may be retried after
+ * {@link HashQueueFullError.retryAfterSeconds}.
+ */
+export class HashQueueFullError extends Error {
+  override name = "HashQueueFullError";
+  readonly retryAfterSeconds = QUEUE_RETRY_AFTER_SECONDS;
+  constructor(readonly scope: "client" | "all", message: string) {
+    super(message);
+  }
+}
 
 /** Argon2id cost parameters. */
 export interface Argon2Params {
@@ -152,17 +164,12 @@ class HashSlots {
     const queue = this.#queues.get(client);
     if (client !== undefined && (queue?.length ?? 0) >= this.bounds.maxWaitingPerClient) {
       return Promise.reject(
-        new TooManyRequestsError(
-          QUEUE_RETRY_AFTER_SECONDS,
-          "Too many password checks from this client at once",
-        ),
+        new HashQueueFullError("client", "Too many password checks from this client at once"),
       );
     }
     if (this.#waiting >= this.bounds.maxWaiting) {
       return Promise.reject(
-        new ServiceUnavailableError("Too many password checks waiting; retry shortly", {
-          headers: { "Retry-After": String(QUEUE_RETRY_AFTER_SECONDS) },
-        }),
+        new HashQueueFullError("all", "Too many password checks waiting; retry shortly"),
       );
     }
     this.#waiting++;

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { createApp } from "@/app.ts";
+import { type App, type AppModule, createApp, createModuleDeps } from "@/app.ts";
+import { createAppRouter } from "@/middleware/app-router.ts";
 import { type Config, parseConfig } from "@/config.ts";
-import { createDeps } from "@/deps.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
-import type { TokenAuthenticator } from "@/middleware/principal.ts";
+import { createDeps, type OwnedDeps } from "@/deps.ts";
+import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
 import { type Clock, ManualClock } from "@/runtime/clock.ts";
 import { createMetrics } from "@/runtime/metrics.ts";
 import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
@@ -28,7 +28,7 @@ export const LOOPBACK_PEER = {
 /** A running test app and what it was built over. */
 export interface TestApp {
   app: ReturnType<typeof createApp>;
-  deps: AppDeps;
+  deps: OwnedDeps;
   config: Config;
   clock: ManualClock;
   database: TestDatabase;
@@ -40,6 +40,8 @@ export interface TestApp {
     path: string,
     options?: { json?: unknown; headers?: Record<string, string>; body?: BodyInit },
   ): Promise<Response>;
+  /** A router created as the app's modules' are: its routes' auth and bodies are enforced. */
+  router(): ReturnType<typeof createAppRouter>;
   /** Close the database and drop it. */
   close(): Promise<void>;
 }
@@ -55,6 +57,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Authenticators asked before the session-token one (for tests of other credentials). */
   authenticators?: readonly TokenAuthenticator[];
+  /** The modules to mount instead of the app's own (`MODULES`). */
+  modules?: readonly AppModule[];
 }
 
 /** Build the config a test app runs with. */
@@ -104,7 +108,7 @@ export async function createTestApp(
   });
   // Tests start with the provider's keys loaded (or known to be missing).
   await deps.oidc?.keys.settled();
-  const app = createApp(deps);
+  const app = options.modules ? createApp(deps, options.modules) as App : createApp(deps);
   return {
     app,
     deps,
@@ -118,6 +122,7 @@ export async function createTestApp(
         headers: json === undefined ? headers : { "Content-Type": "application/json", ...headers },
         body: json === undefined ? body : JSON.stringify(json),
       }, LOOPBACK_PEER)),
+    router: () => createAppRouter(createModuleDeps(deps, options.modules)),
     close: async () => {
       await deps.close();
       if (shared) await db.close();

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import type { Context } from "hono";
-import type { AppEnv } from "@/middleware/app-env.ts";
-import { type Principal, recordUse, type TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Database } from "@/db/database.ts";
+import type { Principal } from "@/http/principal.ts";
+import { recordUse, type TokenAuthenticator } from "@/middleware/authenticator.ts";
 import type { Clock } from "@/runtime/clock.ts";
+import type { Metrics } from "@/runtime/metrics.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { hashToken } from "@/runtime/tokens.ts";
 import { findApiKeyByHash, touchApiKey } from "@/modules/api-keys/api-keys.repository.ts";
@@ -17,18 +18,18 @@ import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
 /** Options of {@link createApiKeyAuthenticator}. */
 export interface ApiKeyAuthenticatorOptions {
   clock: Clock;
+  metrics: Pick<Metrics, "apiKeyRequests">;
 }
 
 /** The authenticator of API keys; goes before the session one (which takes 43-character tokens). */
 export function createApiKeyAuthenticator(
-  { clock }: ApiKeyAuthenticatorOptions,
+  { clock, metrics }: ApiKeyAuthenticatorOptions,
 ): TokenAuthenticator {
   const log = getAppLogger("auth");
   return {
     method: "api_key",
     accepts: (token) => API_KEY_PATTERN.test(token),
-    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
-      const { db } = c.get("deps");
+    async authenticate(token: string, db: Database): Promise<Principal | undefined> {
       const found = await findApiKeyByHash(db, await hashToken(token));
       const now = clock.now();
       if (!found || !found.user.activated) return undefined;
@@ -40,7 +41,7 @@ export function createApiKeyAuthenticator(
         (error) =>
           log.warning("Could not record API key use: {error}", { api_key_id: found.id, error }),
       );
-      c.get("deps").metrics.apiKeyRequests.inc({ key_id: String(found.id) });
+      metrics.apiKeyRequests.inc({ key_id: String(found.id) });
       return {
         user: found.user,
         method: "api_key",

@@ -1,4 +1,4 @@
-import type { AppRouteHandler } from "@/http/router.ts";
+import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import type {
   CreateApiKeyRoute,
   ListApiKeysRoute,
@@ -6,26 +6,38 @@ import type {
 } from "@/modules/api-keys/api-keys.routes.ts";
 import * as service from "@/modules/api-keys/api-keys.service.ts";
 
-export const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
-  const body = c.req.valid("json");
-  const { apiKey, key } = await service.createApiKey(c.get("deps"), c.get("user"), {
-    name: body.name,
-    scopes: body.scopes,
-    expiresAt: body.expires_at,
-  });
-  c.header("Location", `/auth/api-keys/${apiKey.id}`);
-  // The one response that carries the key: never stored by a cache.
-  c.header("Cache-Control", "no-store");
-  return c.json({ ...apiKey, key }, 201);
-};
+/** The handlers of `/auth/api-keys*`. */
+export function createApiKeysHandlers(deps: service.ApiKeysDeps) {
+  const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
+    const body = c.req.valid("json");
+    const { apiKey, key } = await service.createApiKey(
+      { ...deps, db: c.get("db") },
+      c.get("user"),
+      {
+        name: body.name,
+        scopes: body.scopes,
+        expiresAt: body.expires_at,
+      },
+    );
+    c.header("Location", `/auth/api-keys/${apiKey.id}`);
+    // The one response that carries the key: never stored by a cache.
+    c.header("Cache-Control", "no-store");
+    return c.json({ ...apiKey, key }, 201);
+  };
 
-export const listApiKeys: AppRouteHandler<ListApiKeysRoute> = async (c) => {
-  const { user_id } = c.req.valid("query");
-  return c.json(await service.listApiKeys(c.get("deps"), c.get("user"), user_id), 200);
-};
+  const listApiKeys: AppRouteHandler<ListApiKeysRoute> = async (c) => {
+    const { user_id } = c.req.valid("query");
+    return c.json(
+      await service.listApiKeys({ ...deps, db: c.get("db") }, c.get("user"), user_id),
+      200,
+    );
+  };
 
-export const revokeApiKey: AppRouteHandler<RevokeApiKeyRoute> = async (c) => {
-  const { key_id } = c.req.valid("param");
-  await service.revokeApiKey(c.get("deps"), c.get("user"), key_id);
-  return c.body(null, 204);
-};
+  const revokeApiKey: AppRouteHandler<RevokeApiKeyRoute> = async (c) => {
+    const { key_id } = c.req.valid("param");
+    await service.revokeApiKey({ ...deps, db: c.get("db") }, c.get("user"), key_id);
+    return c.body(null, 204);
+  };
+
+  return { createApiKey, listApiKeys, revokeApiKey };
+}

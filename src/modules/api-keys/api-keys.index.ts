@@ -1,11 +1,25 @@
-import { createRouter } from "@/http/router.ts";
-import * as handlers from "@/modules/api-keys/api-keys.handlers.ts";
+import { defineModule } from "@/http/module.ts";
+import { createAppRouter, type ModuleDeps } from "@/middleware/app-router.ts";
+import { createApiKeysHandlers } from "@/modules/api-keys/api-keys.handlers.ts";
 import * as routes from "@/modules/api-keys/api-keys.routes.ts";
 
 /** `/auth/api-keys*`: create, list and revoke API keys. */
-export function createApiKeysRouter() {
-  return createRouter()
-    .openapi(routes.createApiKey, handlers.createApiKey)
-    .openapi(routes.listApiKeys, handlers.listApiKeys)
-    .openapi(routes.revokeApiKey, handlers.revokeApiKey);
-}
+export const apiKeysModule = defineModule({
+  name: "api-keys",
+  basePaths: ["/auth/api-keys"],
+  versioned: true,
+  tag: {
+    name: routes.TAG,
+    description:
+      "Long-lived keys for machine clients (`iak_…`), created from a session and shown once. " +
+      "A key acts as its owner narrowed to its scopes, has its own rate limit, and cannot " +
+      "manage keys, sessions or passwords.",
+  },
+  router: (deps: ModuleDeps) => {
+    const handlers = createApiKeysHandlers(deps);
+    return createAppRouter(deps)
+      .openapi(routes.createApiKey, handlers.createApiKey)
+      .openapi(routes.listApiKeys, handlers.listApiKeys)
+      .openapi(routes.revokeApiKey, handlers.revokeApiKey);
+  },
+});

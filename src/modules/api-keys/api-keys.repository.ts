@@ -9,11 +9,15 @@
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
-import type { AuthUser } from "@/middleware/app-env.ts";
-import { parseScopeClaim, type Scope } from "@/http/scopes.ts";
+import type { AuthUser } from "@/http/principal.ts";
 import type { ApiKey } from "@/modules/api-keys/api-keys.schemas.ts";
 
 export type { ApiKey };
+
+/** The scopes of a key, stored space-separated (validated against the vocabulary on creation). */
+function scopeList(stored: string): string[] {
+  return stored.split(" ").filter((name) => name !== "");
+}
 
 /** A new key's digest and details. */
 export interface NewApiKey {
@@ -21,7 +25,7 @@ export interface NewApiKey {
   name: string;
   keyHash: string;
   prefix: string;
-  scopes: readonly Scope[];
+  scopes: readonly string[];
   now: Date;
   expiresAt: Date | null;
 }
@@ -44,7 +48,7 @@ function toApiKey(row: ApiKeyRow): ApiKey {
     id: Number(row.id),
     name: row.name,
     prefix: row.prefix,
-    scopes: parseScopeClaim(row.scopes),
+    scopes: scopeList(row.scopes),
     created_at: toIsoTimestamp(row.created_at),
     last_used_at: row.last_used_at === null ? null : toIsoTimestamp(row.last_used_at),
     expires_at: row.expires_at === null ? null : toIsoTimestamp(row.expires_at),
@@ -103,7 +107,7 @@ export async function deleteUserApiKeys(db: Queryable, userId: number): Promise<
 /** The key holding this digest, with its owner, as the bearer check needs it. */
 export interface ApiKeyWithUser {
   id: number;
-  scopes: Scope[];
+  scopes: string[];
   expiresAt: Date | null;
   lastUsedAt: Date | null;
   user: AuthUser;
@@ -133,7 +137,7 @@ export async function findApiKeyByHash(
   if (!row) return undefined;
   return {
     id: Number(row.key_id),
-    scopes: parseScopeClaim(row.scopes),
+    scopes: scopeList(row.scopes),
     expiresAt: row.expires_at === null ? null : toDate(row.expires_at),
     lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
     user: toOwner(row),

@@ -10,7 +10,9 @@ import {
   ListApiKeysQuerySchema,
 } from "@/modules/api-keys/api-keys.schemas.ts";
 
-const tags = ["API keys"];
+/** The OpenAPI tag of every API-key operation. */
+export const TAG = "API keys";
+const tags = [TAG];
 
 /** Keys are managed from a session only: a key (or a provider token) cannot mint or revoke keys. */
 const sessionOnly = requireAuth({ methods: ["session"] });

@@ -5,14 +5,16 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
+import type { Queryable } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
+import type { ScopeCatalog } from "@/http/scopes.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/http/errors.ts";
-import { type Scope, scopesOfRole } from "@/http/scopes.ts";
 import { generateToken, hashToken } from "@/runtime/tokens.ts";
 import {
   type ApiKey,
   countUserApiKeys,
   deleteApiKey,
+  deleteUserApiKeys,
   insertApiKey,
   listUserApiKeys,
 } from "@/modules/api-keys/api-keys.repository.ts";
@@ -21,8 +23,10 @@ import { getUser, lockUser } from "@/modules/users/users.service.ts";
 /** What every key starts with, so secret scanners can recognise a leaked one. */
 export const API_KEY_PREFIX = "iak_";
 
-// What other modules (users) use of API keys: through here, never the repository.
-export { deleteUserApiKeys } from "@/modules/api-keys/api-keys.repository.ts";
+/** Revoke every key of a user (what users calls, through its hook, on deactivation). */
+export function revokeUserApiKeys(db: Queryable, userId: number): Promise<unknown> {
+  return deleteUserApiKeys(db, userId);
+}
 
 /** An API key: the prefix and 32 random bytes in base64url (43 characters), nothing else. */
 export const API_KEY_PATTERN = /^iak_[A-Za-z0-9_-]{43}$/;
@@ -30,7 +34,13 @@ export const API_KEY_PATTERN = /^iak_[A-Za-z0-9_-]{43}$/;
 /** Characters of a key kept in clear (`iak_` and 8 more) to tell keys apart in lists. */
 const SHOWN_PREFIX_LENGTH = 12;
 
-type Deps = Pick<AppDeps, "db" | "clock" | "config">;
+/** What the API-keys service needs besides the request's database. */
+export interface ApiKeysDeps extends Pick<AppDeps, "clock" | "config" | "metrics"> {
+  /** The scope vocabulary a key's scopes come from. */
+  readonly scopes: ScopeCatalog;
+}
+
+type Deps = Pick<AppDeps, "db"> & ApiKeysDeps;
 
 /** A created key and the key itself (returned once). */
 export interface CreatedApiKey {
@@ -41,7 +51,7 @@ export interface CreatedApiKey {
 /** What `POST /auth/api-keys` asks for. */
 export interface ApiKeyRequest {
   name: string;
-  scopes: readonly Scope[];
+  scopes: readonly string[];
   expiresAt?: Date | undefined;
 }
 
@@ -57,11 +67,13 @@ export async function createApiKey(
 ): Promise<CreatedApiKey> {
   const now = deps.clock.now();
   const scopes = [...new Set(request.scopes)];
-  const ofRole = scopesOfRole(owner.role);
+  const ofRole = deps.scopes.ofRole(owner.role);
   const beyondRole = scopes.filter((scope) => !ofRole.includes(scope));
   const errors = beyondRole.map((scope) => ({
     path: `body.scopes.${scopes.indexOf(scope)}`,
-    message: `The ${owner.role} role cannot grant "${scope}"`,
+    message: deps.scopes.has(scope)
+      ? `The ${owner.role} role cannot grant "${scope}"`
+      : `Unknown scope "${scope}"; expected one of ${deps.scopes.names.join(", ")}`,
   }));
   if (request.expiresAt !== undefined && request.expiresAt.getTime() <= now.getTime()) {
     errors.push({ path: "body.expires_at", message: "Expected a time in the future" });

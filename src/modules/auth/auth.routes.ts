@@ -11,11 +11,15 @@ import {
   TokenResponseSchema,
 } from "@/modules/auth/auth.schemas.ts";
 
+/** The OpenAPI tag of every auth operation. */
+export const TAG = "Auth";
+const tags = [TAG];
+
 export const login = defineRoute({
   method: "post",
   path: "/auth/token",
   security: [], // public
-  tags: ["Auth"],
+  tags,
   summary: "Log in: exchange a username and password for tokens",
   description:
     "Takes JSON `{username, password}` or an OAuth 2 password-grant form (`grant_type=password`). " +
@@ -43,7 +47,7 @@ export const refresh = defineRoute({
   method: "post",
   path: "/auth/refresh",
   security: [], // public
-  tags: ["Auth"],
+  tags,
   summary: "Rotate a session's tokens",
   description:
     "Returns a new access and refresh token; the old pair stops working. Presenting a refresh " +
@@ -65,7 +69,7 @@ export type RefreshRoute = typeof refresh;
 export const logout = defineRoute({
   method: "post",
   path: "/auth/logout",
-  tags: ["Auth"],
+  tags,
   summary: "Log out this session",
   description: "Its access and refresh tokens stop working at once.",
   middleware: [requireAuth({ methods: ["session"] })] as const,
@@ -79,7 +83,7 @@ export type LogoutRoute = typeof logout;
 export const listSessions = defineRoute({
   method: "get",
   path: "/auth/sessions",
-  tags: ["Auth"],
+  tags,
   summary: "The caller's sessions (devices)",
   description: "Newest first; never contains token material.",
   middleware: [requireAuth({ methods: ["session"] })] as const,
@@ -93,7 +97,7 @@ export type ListSessionsRoute = typeof listSessions;
 export const revokeSession = defineRoute({
   method: "delete",
   path: "/auth/sessions/{session_id}",
-  tags: ["Auth"],
+  tags,
   summary: "Revoke one of the caller's sessions",
   description: "Another user's session is reported as not found.",
   middleware: [requireAuth({ methods: ["session"] })] as const,
@@ -108,7 +112,7 @@ export type RevokeSessionRoute = typeof revokeSession;
 export const revokeOtherSessions = defineRoute({
   method: "delete",
   path: "/auth/sessions",
-  tags: ["Auth"],
+  tags,
   summary: "Log out every other device",
   description: "Revokes all of the caller's sessions except the current one.",
   middleware: [requireAuth({ methods: ["session"] })] as const,

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Context } from "hono";
+import type { Queryable } from "@/db/database.ts";
 import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
 import { NotFoundError, UnauthorizedError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import type { HashOptions } from "@/runtime/passwords.ts";
-import { isUsername } from "@/modules/users/usernames.ts";
 import { generateToken, hashToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
 import {
   deleteSession,
@@ -26,6 +26,7 @@ import {
 import type { Session, TokenResponse } from "@/modules/auth/auth.schemas.ts";
 import {
   findUserWithHashByUsername,
+  isUsername,
   lockUser,
   replacePasswordHash,
   type User,
@@ -36,8 +37,18 @@ const log = getAppLogger("auth");
 /** Longest user agent kept with a session (the column's size). */
 export const USER_AGENT_MAX_LENGTH = 255;
 
-// What other modules (users) use of sessions: through here, never the repository.
-export { deleteUserSessions } from "@/modules/auth/sessions.repository.ts";
+/**
+ * Revoke a user's sessions, all of them or all but `keepSessionId`; how many were revoked. What
+ * users calls (through the hook it is given) when an account is deactivated or its password
+ * changes.
+ */
+export function revokeUserSessions(
+  db: Queryable,
+  userId: number,
+  keepSessionId?: number,
+): Promise<number> {
+  return deleteUserSessions(db, userId, keepSessionId);
+}
 /** Longest client address kept (an IPv6 text form fits). */
 const IP_MAX_LENGTH = 45;
 
@@ -53,18 +64,18 @@ export type CredentialCheck =
   | { outcome: Exclude<LoginOutcome, "success">; user?: undefined };
 
 /**
- * Whether `username` and `password` are an active admin's (the docs' HTTP Basic login), in
- * the time any login check takes.
+ * The check of the docs' HTTP Basic login: whether `username` and `password` are an active
+ * admin's, in the time any login check takes.
  */
-export async function isAdminLogin(
-  c: Context<AppEnv>,
-  username: string,
-  password: string,
-): Promise<boolean> {
-  const check = await checkCredentials(c.get("deps"), username, password, {
-    client: c.get("clientIp"),
-  });
-  return check.outcome === "success" && check.user.role === "admin";
+export function adminLoginCheck(
+  deps: Pick<AppDeps, "passwords">,
+): (c: Context<AppEnv>, username: string, password: string) => Promise<boolean> {
+  return async function isAdminLogin(c, username, password) {
+    const check = await checkCredentials({ db: c.get("db"), ...deps }, username, password, {
+      client: c.get("clientIp"),
+    });
+    return check.outcome === "success" && check.user.role === "admin";
+  };
 }
 
 /**

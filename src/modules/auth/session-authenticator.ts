@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Context } from "hono";
-import type { AppEnv } from "@/middleware/app-env.ts";
-import { type Principal, recordUse, type TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Database } from "@/db/database.ts";
+import type { Principal } from "@/http/principal.ts";
+import { recordUse, type TokenAuthenticator } from "@/middleware/authenticator.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { hashToken, TOKEN_PATTERN } from "@/runtime/tokens.ts";
@@ -25,8 +25,7 @@ export function createSessionAuthenticator(
   return {
     method: "session",
     accepts: (token) => TOKEN_PATTERN.test(token),
-    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
-      const { db } = c.get("deps");
+    async authenticate(token: string, db: Database): Promise<Principal | undefined> {
       const found = await findSessionByAccessHash(db, await hashToken(token));
       const now = clock.now();
       if (!found || !found.user.activated || found.accessExpiresAt.getTime() <= now.getTime()) {

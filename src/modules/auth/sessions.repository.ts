@@ -6,7 +6,7 @@
  */
 import { type Queryable, toDate, toIsoTimestamp } from "@/db/database.ts";
 import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
-import type { AuthUser } from "@/middleware/app-env.ts";
+import type { AuthUser } from "@/http/principal.ts";
 import type { Session } from "@/modules/auth/auth.schemas.ts";
 
 /** A new session's token digests, lifetimes and device details. */

@@ -25,18 +25,20 @@ import {
   SWAGGER_INIT_SCRIPT,
   SWAGGER_PAGE,
 } from "@/modules/docs/docs.pages.ts";
-import { buildOpenApiDocument } from "@/modules/docs/openapi-document.ts";
+import {
+  buildOpenApiDocument,
+  type OpenApiDocumentOptions,
+} from "@/modules/docs/openapi-document.ts";
+import type { Clock } from "@/runtime/clock.ts";
 
 /** Options of {@link createDocsRouter}. */
-export interface DocsRouterOptions {
-  /** Path prefixes behind the `X-Version` gate, for the 426 responses in the document. */
-  versionedPathPrefixes: readonly string[];
-  /** Discovery URL of the OpenID provider, when provider JWTs are accepted. */
-  openIdConnectUrl?: string | undefined;
+export interface DocsRouterOptions extends OpenApiDocumentOptions {
   /** The login throttle for `DOCS_AUTH=basic` (see {@link CredentialThrottle}). */
   throttle?: CredentialThrottle | undefined;
   /** How `DOCS_AUTH=basic` verifies an admin's login. */
   isAdmin: AdminCredentialCheck;
+  /** How long a checked docs login is remembered is measured on this clock. */
+  clock: Clock;
   /** Asset store; one per process by default. */
   assets?: DocsAssets;
 }
@@ -76,7 +78,7 @@ export function createDocsRouter(
   const assets = options.assets ?? sharedAssets;
   const router = new Hono<AppEnv>();
   const guard: MiddlewareHandler<AppEnv> = config.docsAuth === "basic"
-    ? docsBasicAuth({ isAdmin: options.isAdmin, throttle: options.throttle })
+    ? docsBasicAuth({ isAdmin: options.isAdmin, throttle: options.throttle, clock: options.clock })
     : (_c, next) => next();
   const cacheControl = config.docsAuth === "basic" ? "private, no-cache" : "no-cache";
 

@@ -39,47 +39,11 @@ export const OPERATION_METHODS = [
 ] as const;
 
 /** Tags of the API, in the order the docs list them. Every operation uses one of these. */
-export const OPENAPI_TAGS = [
-  {
-    name: "Auth",
-    description:
-      "Log in with a username and password for an access token (short-lived) and a refresh " +
-      "token (long-lived, rotated on every use; presenting a used one revokes the session). " +
-      "Send the access token as `Authorization: Bearer <token>`. Each login is a session " +
-      "(device) the user can list and revoke.",
-  },
-  {
-    name: "API keys",
-    description:
-      "Long-lived keys for machine clients (`iak_…`), created from a session and shown once. " +
-      "A key acts as its owner narrowed to its scopes, has its own rate limit, and cannot " +
-      "manage keys, sessions or passwords.",
-  },
-  {
-    name: "Users",
-    description:
-      "Accounts. Admins manage every account; a user reads and edits their own (username and " +
-      "password). Deleting deactivates the account and revokes its sessions.",
-  },
-  { name: "Roles", description: "The roles an account can have (`admin`, `user`). Public." },
-  {
-    name: "Versions",
-    description:
-      "Client versions and their support status, which drive the `X-Version` gate: an unknown " +
-      "or retired version gets 426, a deprecated one the `Deprecation`/`Sunset` headers. " +
-      "Reading is public and never gated; changes are for admins.",
-  },
-  {
-    name: "Items",
-    description:
-      "Items owned by users. Any user may read every item; only the owner or an admin may change " +
-      "or delete one. Names are unique per owner.",
-  },
-  {
-    name: "Health",
-    description: "Liveness and readiness probes for orchestrators and load balancers. Public.",
-  },
-] as const;
+/** An OpenAPI tag: each module declares its own in its descriptor. */
+export interface OpenApiTag {
+  readonly name: string;
+  readonly description: string;
+}
 
 const DESCRIPTION = `A reference REST service for users and their items, on Deno and Hono.
 
@@ -123,11 +87,12 @@ export const OPENAPI_CONFIG = {
       "This deployment: the host serving this document (local, staging or production alike)",
     "x-internal": false,
   }],
-  tags: [...OPENAPI_TAGS],
 } as const;
 
 /** Options of {@link buildOpenApiDocument}. */
 export interface OpenApiDocumentOptions {
+  /** The tags of the document, in order (from the modules' descriptors). */
+  tags: readonly OpenApiTag[];
   /** Path prefixes behind the `X-Version` gate (they may answer 426). */
   versionedPathPrefixes: readonly string[];
   /**
@@ -411,7 +376,8 @@ export function buildOpenApiDocument(
       app.openAPIRegistry.register(PROBLEM_SCHEMA_NAMES[Number(status)]!, schema);
     }
   }
-  const generated = app.getOpenAPI31Document(structuredClone(OPENAPI_CONFIG) as never);
+  const config = { ...structuredClone(OPENAPI_CONFIG), tags: [...options.tags] };
+  const generated = app.getOpenAPI31Document(config as never);
   // A copy: the generated objects may share parts with the route definitions.
   return completeOpenApiDocument(structuredClone(generated), options);
 }

@@ -1,4 +1,5 @@
-import type { AppRouteHandler } from "@/http/router.ts";
+import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import { ServiceUnavailableError } from "@/http/errors.ts";
 import { ReadinessCheck } from "@/modules/health/readiness.ts";
 import type { LivezRoute, ReadyzRoute } from "@/modules/health/health.routes.ts";
@@ -7,25 +8,23 @@ import type { LivezRoute, ReadyzRoute } from "@/modules/health/health.routes.ts"
 const READINESS_PING_MS = 1_000;
 
 /**
- * One rationed check per app, keyed by its lifecycle (`deps.db` is each request's own view of
- * the database, so it cannot be the key).
+ * The probes, created with the app's database (pinged without a request's budget) and its
+ * lifecycle; one rationed readiness check per app.
  */
-const checks = new WeakMap<object, ReadinessCheck>();
+export function createHealthHandlers({ db, lifecycle }: Pick<AppDeps, "db" | "lifecycle">) {
+  const check = new ReadinessCheck(() => db.ping(READINESS_PING_MS));
 
-export const livez: AppRouteHandler<LivezRoute> = (c) => c.json({ status: "ok" as const }, 200);
+  const livez: AppRouteHandler<LivezRoute> = (c) => c.json({ status: "ok" as const }, 200);
 
-export const readyz: AppRouteHandler<ReadyzRoute> = async (c) => {
-  const { db, lifecycle } = c.get("deps");
-  if (lifecycle.shuttingDown) throw new ServiceUnavailableError("Shutting down");
-  let check = checks.get(lifecycle);
-  if (!check) {
-    check = new ReadinessCheck(() => db.ping(READINESS_PING_MS));
-    checks.set(lifecycle, check);
-  }
-  try {
-    await check.check();
-  } catch (error) {
-    throw new ServiceUnavailableError("Database unavailable", { cause: error });
-  }
-  return c.json({ status: "ok" as const }, 200);
-};
+  const readyz: AppRouteHandler<ReadyzRoute> = async (c) => {
+    if (lifecycle.shuttingDown) throw new ServiceUnavailableError("Shutting down");
+    try {
+      await check.check();
+    } catch (error) {
+      throw new ServiceUnavailableError("Database unavailable", { cause: error });
+    }
+    return c.json({ status: "ok" as const }, 200);
+  };
+
+  return { livez, readyz };
+}

@@ -1,10 +1,21 @@
-import { createRouter } from "@/http/router.ts";
-import * as handlers from "@/modules/health/health.handlers.ts";
+import { defineModule } from "@/http/module.ts";
+import { createAppRouter, type ModuleDeps } from "@/middleware/app-router.ts";
+import { createHealthHandlers } from "@/modules/health/health.handlers.ts";
 import * as routes from "@/modules/health/health.routes.ts";
 
 /** `/livez` and `/readyz`. */
-export function createHealthRouter() {
-  return createRouter()
-    .openapi(routes.livez, handlers.livez)
-    .openapi(routes.readyz, handlers.readyz);
-}
+export const healthModule = defineModule({
+  name: "health",
+  basePaths: ["/livez", "/readyz"],
+  versioned: false,
+  tag: {
+    name: routes.TAG,
+    description: "Liveness and readiness probes for orchestrators and load balancers. Public.",
+  },
+  router: (deps: ModuleDeps) => {
+    const handlers = createHealthHandlers(deps);
+    return createAppRouter(deps)
+      .openapi(routes.livez, handlers.livez)
+      .openapi(routes.readyz, handlers.readyz);
+  },
+});

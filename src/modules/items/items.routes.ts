@@ -12,9 +12,13 @@ import {
 } from "@/modules/items/items.schemas.ts";
 import { findItemOwnerId, ITEM_NOT_FOUND } from "@/modules/items/items.service.ts";
 
+/** The OpenAPI tag of every items operation. */
+export const TAG = "Items";
+const tags = [TAG];
+
 // A missing item passes on: its body is validated first (422), then the service answers 404.
 const ownerOrAdmin = requireOwnerOrAdmin({
-  load: (c, id) => findItemOwnerId(c.get("deps"), id),
+  load: (c, id) => findItemOwnerId(c.get("db"), id),
   notFound: ITEM_NOT_FOUND,
   whenMissing: "continue",
 });
@@ -22,7 +26,7 @@ const ownerOrAdmin = requireOwnerOrAdmin({
 export const createItem = defineRoute({
   method: "post",
   path: "/items",
-  tags: ["Items"],
+  tags,
   summary: "Create an item owned by the caller",
   description: "The name must be unique among the caller's items (409 otherwise).",
   middleware: [requireAuth({ scopes: ["items:write"] })] as const,
@@ -39,7 +43,7 @@ export type CreateItemRoute = typeof createItem;
 export const listItems = defineRoute({
   method: "get",
   path: "/items",
-  tags: ["Items"],
+  tags,
   summary: "List items (any user's), filtered and paginated",
   description:
     "Ordered by id unless `sort` says otherwise (ties broken by id), so pages neither overlap " +
@@ -68,7 +72,7 @@ export type ListItemsRoute = typeof listItems;
 export const getItem = defineRoute({
   method: "get",
   path: "/items/{item_id}",
-  tags: ["Items"],
+  tags,
   summary: "Get an item",
   description: "Any user may read any item; 404 when none has this id.",
   middleware: [requireAuth({ scopes: ["items:read"] })] as const,
@@ -83,7 +87,7 @@ export type GetItemRoute = typeof getItem;
 export const updateItem = defineRoute({
   method: "patch",
   path: "/items/{item_id}",
-  tags: ["Items"],
+  tags,
   summary: "Change an item (owner or admin)",
   description:
     "Absent fields stay as they are; `description: null` clears it. Keeping the item's own " +
@@ -103,7 +107,7 @@ export type UpdateItemRoute = typeof updateItem;
 export const deleteItem = defineRoute({
   method: "delete",
   path: "/items/{item_id}",
-  tags: ["Items"],
+  tags,
   summary: "Delete an item (owner or admin)",
   description: "403 for anyone but its owner or an admin; 404 when none has this id.",
   middleware: [requireAuth({ scopes: ["items:write"] }), ownerOrAdmin] as const,

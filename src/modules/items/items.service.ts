@@ -5,7 +5,7 @@
  * @module
  */
 import type { z } from "@hono/zod-openapi";
-import { UniqueViolationError } from "@/db/database.ts";
+import { type Queryable, UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/middleware/app-env.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/http/errors.ts";
 import { listScope, readPage, sortSpec } from "@/http/pagination.ts";
@@ -22,6 +22,9 @@ import {
 
 /** The detail of every 404 about an item. */
 export const ITEM_NOT_FOUND = "Item not found";
+
+/** What the items service is created with, besides the request's database. */
+export type ItemsDeps = Pick<AppDeps, "clock" | "config">;
 
 type Deps = Pick<AppDeps, "db" | "clock">;
 
@@ -99,8 +102,8 @@ export async function listItems(
 }
 
 /** One item; 404 when there is none with this id. */
-export async function getItem(deps: Pick<AppDeps, "db">, id: number): Promise<Item> {
-  const item = await repository.findItemById(deps.db, id);
+export async function getItem(db: Queryable, id: number): Promise<Item> {
+  const item = await repository.findItemById(db, id);
   if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
   return item;
 }
@@ -121,14 +124,11 @@ export async function updateItem(deps: Deps, id: number, changes: ItemChanges): 
 }
 
 /** Delete an item; 404 when there is none with this id. */
-export async function deleteItem(deps: Pick<AppDeps, "db">, id: number): Promise<void> {
-  if (!(await repository.deleteItem(deps.db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
+export async function deleteItem(db: Queryable, id: number): Promise<void> {
+  if (!(await repository.deleteItem(db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
 }
 
 /** The owner's user id of an item, or undefined when there is none (`requireOwnerOrAdmin`). */
-export function findItemOwnerId(
-  deps: Pick<AppDeps, "db">,
-  id: number,
-): Promise<number | undefined> {
-  return repository.findItemOwnerId(deps.db, id);
+export function findItemOwnerId(db: Queryable, id: number): Promise<number | undefined> {
+  return repository.findItemOwnerId(db, id);
 }

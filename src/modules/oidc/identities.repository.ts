@@ -6,7 +6,7 @@
  */
 import { OWNER_COLUMNS, type OwnerRow, toOwner } from "@/db/credential-owner.ts";
 import { type Queryable, toDate } from "@/db/database.ts";
-import type { AuthUser } from "@/middleware/app-env.ts";
+import type { AuthUser } from "@/http/principal.ts";
 
 /** A linked identity and the local user it belongs to. */
 export interface IdentityUser {

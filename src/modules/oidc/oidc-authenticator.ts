@@ -7,20 +7,19 @@
  *
  * @module
  */
-import type { Context } from "hono";
 import type { OidcConfig } from "@/config.ts";
-import type { AppEnv } from "@/middleware/app-env.ts";
-import type { Principal, TokenAuthenticator } from "@/middleware/principal.ts";
+import type { Database } from "@/db/database.ts";
+import type { Principal } from "@/http/principal.ts";
+import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import { ServiceUnavailableError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
-import { isScope, type Scope } from "@/http/scopes.ts";
 import { touchIdentity } from "@/modules/oidc/identities.repository.ts";
 import { NoProviderKeysError, type OidcKeyStore } from "@/modules/oidc/oidc-keys.ts";
 import { linkedUser } from "@/modules/oidc/oidc-users.ts";
 import { isCompactJws, OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
-import { ROLE_IDS } from "@/modules/roles/roles.ts";
-import { updateUser } from "@/modules/users/users.service.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
+import { applyUserChanges } from "@/modules/users/users.service.ts";
 
 /** `last_seen_at` of an identity is written at most once per this interval. */
 const LAST_SEEN_WRITE_INTERVAL_MS = 60_000;
@@ -59,7 +58,7 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
     method: "oidc",
     verifier,
     accepts: isCompactJws,
-    async authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined> {
+    async authenticate(token: string, db: Database): Promise<Principal | undefined> {
       let outcome;
       try {
         outcome = await verifier.verify(token);
@@ -74,21 +73,17 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
       }
       if (!outcome.ok) {
         // The reason, never the token.
-        log.debug("Refused a provider token: {reason}", {
-          reason: outcome.reason,
-          request_id: c.get("requestId"),
-        });
+        log.debug("Refused a provider token: {reason}", { reason: outcome.reason });
         return undefined;
       }
       const claims = outcome.token;
-      const { db } = c.get("deps");
       const now = clock.now();
       const linked = await linkedUser(db, claims, now);
       if (!linked.user.activated) return undefined;
       const roleId = ROLE_IDS[claims.role];
       if (linked.user.roleId !== roleId) {
         // The provider is the source of truth: mirror its role so lists show it too.
-        await updateUser(db, linked.user.id, { roleId }, now);
+        await applyUserChanges(db, linked.user.id, { roleId }, now);
       }
       if (now.getTime() - linked.lastSeenAt.getTime() >= LAST_SEEN_WRITE_INTERVAL_MS) {
         const staleBefore = new Date(now.getTime() - LAST_SEEN_WRITE_INTERVAL_MS);
@@ -104,7 +99,8 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
       return {
         user: { ...linked.user, role: claims.role, roleId },
         method: "oidc",
-        scopes: claims.scopes?.filter((name): name is Scope => isScope(name)),
+        // Names outside the vocabulary (`openid`) never match a route's scope.
+        scopes: claims.scopes,
         credentialId: claims.tokenId,
       };
     },

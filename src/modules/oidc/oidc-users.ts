@@ -12,7 +12,7 @@ import {
   type IdentityUser,
   insertIdentity,
 } from "@/modules/oidc/identities.repository.ts";
-import { ROLE_IDS } from "@/modules/roles/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
 import { insertUser } from "@/modules/users/users.service.ts";
 
 /**

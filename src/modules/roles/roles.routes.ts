@@ -3,11 +3,15 @@ import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { defineRoute } from "@/http/router.ts";
 import { RoleIdParamsSchema, RoleSchema } from "@/modules/roles/roles.schemas.ts";
 
+/** The OpenAPI tag of every roles operation. */
+export const TAG = "Roles";
+const tags = [TAG];
+
 export const listRoles = defineRoute({
   method: "get",
   path: "/roles",
   security: [], // public
-  tags: ["Roles"],
+  tags,
   summary: "List the roles",
   description: "Public: the role ids a `role_id` may take.",
   responses: { 200: jsonContent(z.array(RoleSchema), "Every role") },
@@ -18,7 +22,7 @@ export const getRole = defineRoute({
   method: "get",
   path: "/roles/{role_id}",
   security: [], // public
-  tags: ["Roles"],
+  tags,
   summary: "Get one role",
   description: "404 when no role has this id.",
   request: { params: RoleIdParamsSchema },

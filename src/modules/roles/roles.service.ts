@@ -26,3 +26,4 @@ export async function getRole(deps: Pick<AppDeps, "db">, id: number): Promise<Ro
 export function findRole(db: Queryable, id: number): Promise<Role | undefined> {
   return repository.findRoleById(db, id);
 }
+export { ROLE_IDS } from "@/modules/roles/roles.ts";

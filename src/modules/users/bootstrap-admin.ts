@@ -7,7 +7,7 @@
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/middleware/app-env.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
-import { ROLE_IDS } from "@/modules/roles/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
 import {
   countActiveAdmins,
   findUserWithHashByUsername,

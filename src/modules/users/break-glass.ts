@@ -7,10 +7,10 @@
  * @module
  */
 import type { AppDeps } from "@/middleware/app-env.ts";
+import type { UsersDeps } from "@/modules/users/users.service.ts";
 import { NotFoundError, ValidationError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { isUsername } from "@/modules/users/usernames.ts";
-import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
 import {
   countActiveAdmins,
   findUserById,
@@ -63,7 +63,7 @@ async function findByName(
  * ```
  */
 export async function breakGlass(
-  deps: Pick<AppDeps, "db" | "clock">,
+  deps: Pick<AppDeps, "db" | "clock"> & Pick<UsersDeps, "credentials">,
   action: BreakGlassAction,
   username: string,
 ): Promise<BreakGlassResult> {
@@ -78,7 +78,7 @@ export async function breakGlass(
     }
   }
   if (action === "deactivate" || action === "revoke-sessions") {
-    revokedSessions = await deleteUserSessions(deps.db, target.id);
+    revokedSessions = await deps.credentials.revokeSessions(deps.db, target.id);
   }
   const user = await findUserById(deps.db, target.id);
   if (!user) throw new NotFoundError(`No user named "${username}"`);

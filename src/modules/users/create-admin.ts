@@ -13,7 +13,7 @@ import {
   PASSWORD_MIN_LENGTH,
   PASSWORD_NOT_WELL_FORMED,
 } from "@/runtime/passwords.ts";
-import { ROLE_IDS } from "@/modules/roles/roles.ts";
+import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
 import type { User } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
 import { createUser } from "@/modules/users/users.service.ts";

@@ -1,8 +1,7 @@
-import type { AppRouteHandler } from "@/http/router.ts";
+import type { AppRouteHandler, ModuleDeps } from "@/middleware/app-router.ts";
 import { ForbiddenError } from "@/http/errors.ts";
 import { nextLink } from "@/http/pagination.ts";
 import { effectiveScopes } from "@/middleware/authenticate.ts";
-import { throttlePasswordCheck, throttleRename } from "@/middleware/rate-limit.ts";
 import type {
   CreateUserRoute,
   DeleteUserRoute,
@@ -13,72 +12,85 @@ import type {
 } from "@/modules/users/users.routes.ts";
 import * as service from "@/modules/users/users.service.ts";
 
-export const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
-  const body = c.req.valid("json");
-  const { user, generatedPassword } = await service.createUser(c.get("deps"), {
-    username: body.username,
-    roleId: body.role_id,
-    password: body.password,
-  });
-  c.header("Location", `/users/${user.id}`);
-  return c.json(
-    generatedPassword === undefined ? user : { ...user, password: generatedPassword },
-    201,
-  );
-};
+/** What the users handlers are created with. */
+export type UsersHandlersDeps =
+  & Pick<ModuleDeps, "config" | "throttles" | "scopes">
+  & service.UsersDeps;
 
-export const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
-  const page = await service.listUsers(c.get("deps"), {
-    ...c.req.valid("query"),
-    pageGiven: c.req.query("page") !== undefined,
-  });
-  if (page.next_cursor) c.header("Link", nextLink(c.req.url, page.next_cursor));
-  return c.json(page, 200);
-};
+/** The handlers of `/users` and `/auth/me`. */
+export function createUsersHandlers(deps: UsersHandlersDeps) {
+  const { config, throttles, scopes } = deps;
+  const users: service.UsersDeps = deps;
 
-export const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
-  const { user_id } = c.req.valid("param");
-  return c.json(await service.getUser(c.get("deps"), user_id), 200);
-};
+  const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
+    const body = c.req.valid("json");
+    const { user, generatedPassword } = await service.createUser({ ...users, db: c.get("db") }, {
+      username: body.username,
+      roleId: body.role_id,
+      password: body.password,
+    });
+    c.header("Location", `/users/${user.id}`);
+    return c.json(
+      generatedPassword === undefined ? user : { ...user, password: generatedPassword },
+      201,
+    );
+  };
 
-export const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
-  const { user_id } = c.req.valid("param");
-  const actor = c.get("user");
-  const changes = c.req.valid("json");
-  const passwordChange = changes.password !== undefined || changes.current_password !== undefined;
-  if (passwordChange && c.get("principal").method === "api_key") {
-    throw new ForbiddenError("An API key cannot change passwords; use a session token");
-  }
-  const user = await service.changeUser(
-    c.get("deps"),
-    actor,
-    c.get("session")?.id,
-    user_id,
-    changes,
-    {
-      passwordCheck: () => throttlePasswordCheck(c, actor),
-      rename: () => throttleRename(c, actor.id),
-      client: c.get("clientIp"),
-    },
-  );
-  return c.json(user, 200);
-};
+  const listUsers: AppRouteHandler<ListUsersRoute> = async (c) => {
+    const page = await service.listUsers({ db: c.get("db"), config }, {
+      ...c.req.valid("query"),
+      pageGiven: c.req.query("page") !== undefined,
+    });
+    if (page.next_cursor) c.header("Link", nextLink(c.req.url, page.next_cursor));
+    return c.json(page, 200);
+  };
 
-export const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
-  const { user_id } = c.req.valid("param");
-  await service.deactivateUser(c.get("deps"), c.get("user"), user_id);
-  return c.body(null, 204);
-};
+  const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
+    const { user_id } = c.req.valid("param");
+    return c.json(await service.getUser({ db: c.get("db") }, user_id), 200);
+  };
 
-export const me: AppRouteHandler<MeRoute> = async (c) => {
-  const caller = c.get("user");
-  const user = await service.getOwnAccount(c.get("deps"), caller);
-  // The role of this request (a provider token's role may differ from the stored one).
-  return c.json({
-    ...user,
-    role: caller.role,
-    role_id: caller.roleId,
-    auth_method: c.get("principal").method,
-    scopes: [...effectiveScopes(c.get("principal"))],
-  }, 200);
-};
+  const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
+    const { user_id } = c.req.valid("param");
+    const actor = c.get("user");
+    const changes = c.req.valid("json");
+    const passwordChange = changes.password !== undefined || changes.current_password !== undefined;
+    if (passwordChange && c.get("principal").method === "api_key") {
+      throw new ForbiddenError("An API key cannot change passwords; use a session token");
+    }
+    const user = await service.changeUser(
+      { ...users, db: c.get("db") },
+      actor,
+      c.get("session")?.id,
+      user_id,
+      changes,
+      {
+        passwordCheck: () => throttles.passwordCheck(c, actor),
+        rename: () => throttles.rename(c, actor.id),
+        client: c.get("clientIp"),
+      },
+    );
+    return c.json(user, 200);
+  };
+
+  const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
+    const { user_id } = c.req.valid("param");
+    await service.deactivateUser({ ...users, db: c.get("db") }, c.get("user"), user_id);
+    return c.body(null, 204);
+  };
+
+  const me: AppRouteHandler<MeRoute> = async (c) => {
+    const caller = c.get("user");
+    const user = await service.getOwnAccount({ db: c.get("db") }, caller);
+    // The role of this request (a provider token's role may differ from the stored one).
+    return c.json({
+      ...user,
+      role: caller.role,
+      role_id: caller.roleId,
+      auth_method: c.get("principal").method,
+      scopes: [...effectiveScopes(c.get("principal"), scopes.ofRole)],
+    }, 200);
+  };
+
+  return { createUser, listUsers, getUser, updateUser, deleteUser, me };
+}

@@ -5,7 +5,7 @@
  */
 import { type Database, type Queryable, type SqlValue, toIsoTimestamp } from "@/db/database.ts";
 import { type Condition, type ListPage, listPage } from "@/db/lists.repository.ts";
-import type { RoleName } from "@/middleware/app-env.ts";
+import type { RoleName } from "@/http/principal.ts";
 import type { CursorPosition } from "@/http/cursor.ts";
 import { containsPattern, type ListWindow, type SortSpec } from "@/http/pagination.ts";
 import type { User } from "@/modules/users/users.schemas.ts";

@@ -13,10 +13,14 @@ import {
   UserSchema,
 } from "@/modules/users/users.schemas.ts";
 
+/** The OpenAPI tag of every users operation. */
+export const TAG = "Users";
+const tags = [TAG];
+
 export const createUser = defineRoute({
   method: "post",
   path: "/users",
-  tags: ["Users"],
+  tags,
   summary: "Create a user (admin)",
   description:
     "Without `password`, a random 20-character password is generated and returned once in the " +
@@ -35,7 +39,7 @@ export type CreateUserRoute = typeof createUser;
 export const listUsers = defineRoute({
   method: "get",
   path: "/users",
-  tags: ["Users"],
+  tags,
   summary: "List users (admin)",
   description: "Filters combine with AND; ordered by id unless `sort` says otherwise. Paged " +
     "like GET /items: `next_cursor`/`Link` to any depth, `page × limit` at most 10 000, " +
@@ -61,7 +65,7 @@ export type ListUsersRoute = typeof listUsers;
 export const getUser = defineRoute({
   method: "get",
   path: "/users/{user_id}",
-  tags: ["Users"],
+  tags,
   summary: "Get a user (admin or self)",
   description: "Admins read any account; a user only their own (403 for any other id).",
   middleware: [requireAuth({ scopes: ["users:read"] }), requireSelfOrAdmin("user_id")] as const,
@@ -76,7 +80,7 @@ export type GetUserRoute = typeof getUser;
 export const updateUser = defineRoute({
   method: "patch",
   path: "/users/{user_id}",
-  tags: ["Users"],
+  tags,
   summary: "Change a user (admin or self)",
   description: "Users change their username and password (`current_password` required; their " +
     "other sessions are revoked). Admins also change `role_id` and `activated` (deactivation " +
@@ -101,7 +105,7 @@ export type UpdateUserRoute = typeof updateUser;
 export const deleteUser = defineRoute({
   method: "delete",
   path: "/users/{user_id}",
-  tags: ["Users"],
+  tags,
   summary: "Deactivate a user (admin or self)",
   description: "The account is deactivated, not erased (its items keep their owner), and every " +
     "session is revoked. The last active admin cannot be deactivated (409).",

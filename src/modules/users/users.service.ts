@@ -5,7 +5,7 @@
  * @module
  */
 import type { z } from "@hono/zod-openapi";
-import { UniqueViolationError } from "@/db/database.ts";
+import { type Queryable, UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
 import {
   ConflictError,
@@ -16,36 +16,86 @@ import {
 } from "@/http/errors.ts";
 import { listScope, readPage, sortSpec } from "@/http/pagination.ts";
 import { generatePassword } from "@/runtime/passwords.ts";
-import { deleteUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
-import { deleteUserSessions } from "@/modules/auth/auth.service.ts";
-import { findRole } from "@/modules/roles/roles.service.ts";
-import { ROLE_IDS } from "@/modules/roles/roles.ts";
+import { findRole, ROLE_IDS } from "@/modules/roles/roles.service.ts";
+import * as repository from "@/modules/users/users.repository.ts";
 import {
   countActiveAdmins,
   findUserById,
   findUserWithHashById,
-  insertUser,
   listUsers as findUsers,
   updateUser,
   type User,
   type UserChanges,
 } from "@/modules/users/users.repository.ts";
+import { isUsername } from "@/modules/users/usernames.ts";
 import type { ListUsersQuerySchema, UserPageSchema } from "@/modules/users/users.schemas.ts";
 import { USER_SORTS } from "@/modules/users/users.sorts.ts";
 
 /** The detail of a 409 for a taken username (the reference app's wording). */
 export const USERNAME_TAKEN = "Username already taken";
 
-// What other modules (auth, api-keys, oidc) use of users: through here, never the repository.
-export {
-  findUserById,
-  findUserWithHashByUsername,
-  insertUser,
-  lockUser,
-  replacePasswordHash,
-  updateUser,
-} from "@/modules/users/users.repository.ts";
-export type { User } from "@/modules/users/users.repository.ts";
+export type { User };
+export { isUsername };
+
+/**
+ * What users calls when an account's credentials must go (deactivation, a password change,
+ * break glass). Sessions and API keys depend on users, never the reverse: their modules
+ * provide these operations, and the app hands them in when users is created.
+ */
+export interface CredentialHooks {
+  /** Revoke the user's sessions, all or all but `keepSessionId`; how many were revoked. */
+  revokeSessions(db: Queryable, userId: number, keepSessionId?: number): Promise<number>;
+  /** Revoke the user's API keys. */
+  revokeApiKeys(db: Queryable, userId: number): Promise<unknown>;
+}
+
+// The operations of users that other modules (auth, api-keys, oidc) build on.
+
+/** A user by id, or undefined. */
+export function findUser(db: Queryable, id: number): Promise<User | undefined> {
+  return findUserById(db, id);
+}
+
+/** A user and their password hash by username (case-insensitive), for a login check. */
+export function findUserWithHashByUsername(
+  db: Queryable,
+  username: string,
+): Promise<(User & { passwordHash: string }) | undefined> {
+  return repository.findUserWithHashByUsername(db, username);
+}
+
+/** Add an account (a provider identity's first sign-in); `UniqueViolationError` when taken. */
+export function insertUser(
+  db: Queryable,
+  user: { username: string; passwordHash: string; roleId: number; now: Date },
+): Promise<number> {
+  return repository.insertUser(db, user);
+}
+
+/** Store an upgraded hash of the same password, unless it changed meanwhile. */
+export function replacePasswordHash(
+  db: Queryable,
+  id: number,
+  previousHash: string,
+  newHash: string,
+): Promise<boolean> {
+  return repository.replacePasswordHash(db, id, previousHash, newHash);
+}
+
+/** Serialize credential changes of one user inside a transaction (its row lock on MySQL). */
+export function lockUser(db: Queryable, id: number): Promise<void> {
+  return repository.lockUser(db, id);
+}
+
+/** Apply account changes as they are (a provider's claims); false when there is no such user. */
+export function applyUserChanges(
+  db: Queryable,
+  id: number,
+  changes: UserChanges,
+  now: Date,
+): Promise<boolean> {
+  return updateUser(db, id, changes, now);
+}
 
 /** The detail of every 404 about a user. */
 export const USER_NOT_FOUND = "User not found";
@@ -54,9 +104,16 @@ export const USER_NOT_FOUND = "User not found";
 const ADMIN_GUARD_LOCK = "items-api:last-admin-guard";
 const ADMIN_GUARD_WAIT_SECONDS = 5;
 
-type Deps = Pick<AppDeps, "db" | "clock" | "passwords"> & Partial<Pick<AppDeps, "metrics">>;
+/** What the users service needs besides the request's database. */
+export interface UsersDeps
+  extends Pick<AppDeps, "clock" | "passwords">, Partial<Pick<AppDeps, "metrics">> {
+  /** The credential operations of the modules that depend on users. */
+  readonly credentials: CredentialHooks;
+}
 
-async function requireRole(deps: Deps, roleId: number): Promise<void> {
+type Deps = Pick<AppDeps, "db"> & UsersDeps;
+
+async function requireRole(deps: Pick<AppDeps, "db">, roleId: number): Promise<void> {
   if (!(await findRole(deps.db, roleId))) {
     throw new ValidationError([{ path: "body.role_id", message: `Unknown role ${roleId}` }]);
   }
@@ -70,7 +127,7 @@ export interface CreatedUser {
 
 /** Create a user; 409 when the username is taken, 422 for an unknown role. */
 export async function createUser(
-  deps: Deps,
+  deps: Pick<AppDeps, "db" | "clock" | "passwords">,
   input: { username: string; roleId: number; password?: string | undefined },
 ): Promise<CreatedUser> {
   await requireRole(deps, input.roleId);
@@ -277,13 +334,17 @@ export async function changeUser(
   });
 
   if (changes.activated === false) {
-    const revoked = await deleteUserSessions(deps.db, targetId);
+    const revoked = await deps.credentials.revokeSessions(deps.db, targetId);
     deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
     // The keys already fail with the account (the lookup checks it); reactivation gets none back.
-    await deleteUserApiKeys(deps.db, targetId);
+    await deps.credentials.revokeApiKeys(deps.db, targetId);
   } else if (changes.passwordHash !== undefined) {
     // The user keeps the session they changed it from; an admin reset logs the user out.
-    const revoked = await deleteUserSessions(deps.db, targetId, self ? actorSessionId : undefined);
+    const revoked = await deps.credentials.revokeSessions(
+      deps.db,
+      targetId,
+      self ? actorSessionId : undefined,
+    );
     deps.metrics?.authSessionsRevoked.inc({ reason: "password_change" }, revoked);
   }
   return getUser(deps, targetId);
@@ -299,7 +360,7 @@ export async function deactivateUser(deps: Deps, actor: AuthUser, targetId: numb
       await updateUser(deps.db, targetId, changes, deps.clock.now());
     });
   }
-  const revoked = await deleteUserSessions(deps.db, targetId);
+  const revoked = await deps.credentials.revokeSessions(deps.db, targetId);
   deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
-  await deleteUserApiKeys(deps.db, targetId);
+  await deps.credentials.revokeApiKeys(deps.db, targetId);
 }

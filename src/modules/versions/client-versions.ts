@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { type GateSnapshot, isUsable, type VersionPolicy } from "@/middleware/version-gate.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 
@@ -23,20 +24,10 @@ export interface ClientVersion {
   sunset_at: string | null;
 }
 
-/** What the gate does with one `X-Version` value, computed once per reload. */
-export interface VersionPolicy {
-  readonly version: string;
-  readonly supported: boolean;
-  /** `Deprecation` header value (RFC 9745 structured date, `@<unix seconds>`), if deprecated. */
-  readonly deprecation: string | undefined;
-  /** `Sunset` header value (RFC 8594 HTTP-date), if a sunset date is set. */
-  readonly sunset: string | undefined;
-  /** The sunset as epoch milliseconds: from then on the version is refused. */
-  readonly sunsetMs: number | undefined;
-}
+export type { VersionPolicy };
 
 /** One consistent view of the versions table. */
-export interface VersionsSnapshot {
+export interface VersionsSnapshot extends GateSnapshot {
   /** Every row, oldest first (what `GET /versions` lists). */
   readonly versions: readonly ClientVersion[];
   /** Gate policy by exact version string. */
@@ -85,11 +76,6 @@ function compareParts(a: readonly string[], b: readonly string[]): number {
     if (order !== 0) return Math.sign(order);
   }
   return 0;
-}
-
-/** Whether a client sending `policy.version` may be served at `nowMs`. */
-export function isUsable(policy: VersionPolicy, nowMs: number): boolean {
-  return policy.supported && (policy.sunsetMs === undefined || nowMs < policy.sunsetMs);
 }
 
 function toPolicy(record: ClientVersion): VersionPolicy {

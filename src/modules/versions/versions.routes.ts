@@ -10,11 +10,15 @@ import {
   VersionSchema,
 } from "@/modules/versions/versions.schemas.ts";
 
+/** The OpenAPI tag of every versions operation. */
+export const TAG = "Versions";
+const tags = [TAG];
+
 export const listVersions = defineRoute({
   method: "get",
   path: "/versions",
   security: [], // public
-  tags: ["Versions"],
+  tags,
   summary: "List client versions",
   description:
     "Public and never version-gated, so a refused client can find out what to upgrade to. " +
@@ -28,7 +32,7 @@ export type ListVersionsRoute = typeof listVersions;
 export const createVersion = defineRoute({
   method: "post",
   path: "/versions",
-  tags: ["Versions"],
+  tags,
   summary: "Register a client version (admin)",
   description:
     "Takes effect on this instance at once and on every other within VERSION_REFRESH_INTERVAL.",
@@ -46,7 +50,7 @@ export type CreateVersionRoute = typeof createVersion;
 export const updateVersion = defineRoute({
   method: "patch",
   path: "/versions/{version_id}",
-  tags: ["Versions"],
+  tags,
   summary: "Change a client version (admin): deprecate, set a sunset, retire",
   description:
     "`supported: false` retires a client (426 from then on); `deprecated: true` adds the " +

@@ -7,16 +7,25 @@
  */
 import { UniqueViolationError } from "@/db/database.ts";
 import type { AppDeps } from "@/middleware/app-env.ts";
-import type { ClientVersion } from "@/modules/versions/client-versions.ts";
+import type { Queryable } from "@/db/database.ts";
+import type { ClientVersion, VersionsCache } from "@/modules/versions/client-versions.ts";
 import { ConflictError, NotFoundError } from "@/http/errors.ts";
 import * as repository from "@/modules/versions/versions.repository.ts";
 
-export { listVersions as loadVersions } from "@/modules/versions/versions.repository.ts";
+/** Every row of the versions table, oldest first (what the in-memory table is loaded from). */
+export function loadVersions(db: Queryable): Promise<ClientVersion[]> {
+  return repository.listVersions(db);
+}
 
 /** The 404 detail of an unknown version id. */
 export const VERSION_NOT_FOUND = "Version not found";
 
-type Deps = Pick<AppDeps, "db" | "clock" | "versions">;
+/** What the versions handlers are created with: the clock and the in-memory table. */
+export interface VersionsDeps extends Pick<AppDeps, "clock"> {
+  readonly versions: VersionsCache;
+}
+
+type Deps = Pick<AppDeps, "db"> & VersionsDeps;
 
 /** What a client may set when adding a version. */
 export interface NewVersion {
@@ -42,7 +51,7 @@ async function unlessTaken<T>(version: string, write: () => Promise<T>): Promise
 }
 
 /** Every client version, oldest first, as the gate enforces them (no query once loaded). */
-export async function listVersions(deps: Pick<AppDeps, "versions">): Promise<ClientVersion[]> {
+export async function listVersions(deps: Pick<VersionsDeps, "versions">): Promise<ClientVersion[]> {
   return [...(await deps.versions.load()).versions];
 }
 

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type { Config } from "@/config.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import type { Metrics } from "@/runtime/metrics.ts";
@@ -218,6 +217,26 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
   };
 }
 
+/** The windows of every limit (RATE_LIMIT_*), and where counts are kept. */
+export interface RateLimiterSettings {
+  /** Redis for counts shared by every instance; unset: this process's memory. */
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  readonly rateLimit: {
+    readonly loginMax: number;
+    readonly loginWindowMs: number;
+    readonly loginAddressMax: number;
+    readonly apiMax: number;
+    readonly apiWindowMs: number;
+    readonly authFailureMax: number;
+    readonly authFailureWindowMs: number;
+    readonly renameMax: number;
+    readonly renameWindowMs: number;
+    readonly apiKeyMax: number;
+    readonly apiKeyWindowMs: number;
+  };
+}
+
 /**
  * The limiter the configuration describes: Redis when `REDIS_URL` is set, memory otherwise.
  *
@@ -235,7 +254,7 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
  * ```
  */
 export async function createRateLimiter(
-  config: Config,
+  config: RateLimiterSettings,
   deps: { clock: Clock; metrics: Metrics },
 ): Promise<RateLimiter> {
   const memory = new MemoryRateLimitStore({ clock: deps.clock });

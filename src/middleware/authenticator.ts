@@ -1,14 +1,13 @@
 /**
- * What a bearer credential resolves to, and the interface every kind of credential (session
+ * The interface every kind of credential (session
  * token, provider JWT, API key) implements. `requireAuth()` asks the app's authenticators in
  * order; the first whose {@link TokenAuthenticator.accepts} is true decides, so each token
  * reaches exactly one lookup, and a token no authenticator accepts costs no I/O at all.
  *
  * @module
  */
-import type { Context } from "hono";
-import type { AppEnv, AuthSession, AuthUser } from "@/middleware/app-env.ts";
-import type { Scope } from "@/http/scopes.ts";
+import type { AuthMethod, Principal } from "@/http/principal.ts";
+import type { Database } from "@/db/database.ts";
 
 /**
  * A credential's `last_used_at` is written at most once per this interval (sessions and API
@@ -38,29 +37,11 @@ export async function recordUse(
   }
 }
 
-/** How the caller authenticated (reported by `GET /auth/me`, counted in metrics). */
-export type AuthMethod = "session" | "oidc" | "api_key";
-
-/** The authenticated caller and what its credential allows. */
-export interface Principal {
-  readonly user: AuthUser;
-  readonly method: AuthMethod;
-  /**
-   * The credential's own scopes, narrowed further by the user's role; undefined means every
-   * scope of the role (first-party session tokens).
-   */
-  readonly scopes?: readonly Scope[] | undefined;
-  /** The session (device) of a first-party access token. */
-  readonly session?: AuthSession | undefined;
-  /** An id of the credential for logs and metrics (an API key's id); never a secret. */
-  readonly credentialId?: string | undefined;
-}
-
 /** One kind of bearer credential. */
 export interface TokenAuthenticator {
   readonly method: AuthMethod;
   /** Whether `token` has this credential's shape: a syntactic check, no I/O. */
   accepts(token: string): boolean;
   /** The principal of a valid token; undefined for an unknown, expired or revoked one (401). */
-  authenticate(token: string, c: Context<AppEnv>): Promise<Principal | undefined>;
+  authenticate(token: string, db: Database): Promise<Principal | undefined>;
 }
