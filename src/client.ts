@@ -3,16 +3,29 @@
  * bodies and responses are checked by the compiler. Exported as `@items-api/items-api/client`.
  *
  * @example
- * ```ts ignore
- * import { createClient } from "@items-api/items-api/client";
+ * ```ts
+ * import { createApp } from "@/app.ts";
+ * import { createClient } from "@/client.ts"; // elsewhere: "@items-api/items-api/client"
+ * import { parseConfig } from "@/config.ts";
+ * import { createDeps } from "@/deps.ts";
  *
- * const api = createClient("http://127.0.0.1:8080");
- * const login = await api.auth.token.$post({ json: { username: "admin", password: "admin" } });
- * if (login.status !== 200) throw new Error(`Login failed: ${login.status}`);
- * const { access_token } = await login.json();
- * const headers = { Authorization: `Bearer ${access_token}` };
- * const page = await api.items.$get({ query: { limit: "10" } }, { headers });
- * if (page.status === 200) console.log((await page.json()).items);
+ * // A throwaway service on a free loopback port (in-memory SQLite, development admin).
+ * const config = parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" });
+ * const deps = await createDeps(config);
+ * const app = createApp(deps);
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+ * try {
+ *   const api = createClient(`http://127.0.0.1:${server.addr.port}`);
+ *   const login = await api.auth.token.$post({ json: { username: "admin", password: "admin" } });
+ *   if (login.status !== 200) throw new Error(`Login failed: ${login.status}`);
+ *   const { access_token } = await login.json();
+ *   const headers = { Authorization: `Bearer ${access_token}` };
+ *   const page = await api.items.$get({ query: { limit: "10" } }, { headers });
+ *   if (page.status === 200) console.log((await page.json()).items); // []
+ * } finally {
+ *   await server.shutdown();
+ *   await deps.close();
+ * }
  * ```
  *
  * @module

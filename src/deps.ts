@@ -6,11 +6,17 @@
  * commands take the subset they need from {@link createCommandDeps}.
  *
  * @example
- * ```ts ignore
- * const deps = await createDeps(parseConfig(Deno.env.toObject()));
+ * ```ts
+ * import { createApp } from "@/app.ts";
+ * import { parseConfig } from "@/config.ts";
+ * import { createDeps } from "@/deps.ts";
+ *
+ * // The service parses the process environment (`loadConfig()`); here, in-memory SQLite.
+ * const config = parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" });
+ * const deps = await createDeps(config);
  * try {
  *   const app = createApp(deps);
- *   // serve app.fetch ...
+ *   const res = await app.request("/readyz"); // 200; `main.ts` serves `app.fetch`
  * } finally {
  *   await deps.close();
  * }
@@ -23,7 +29,7 @@ import type { Config } from "@/config.ts";
 import type { Database } from "@/db/database.ts";
 import { migrate } from "@/db/migrate.ts";
 import { openDatabase } from "@/db/open.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
 import { VersionsCache } from "@/modules/versions/client-versions.ts";
 import { type Clock, systemClock } from "@/runtime/clock.ts";

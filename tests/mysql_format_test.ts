@@ -1,8 +1,8 @@
 /**
- * The pool's `queryFormat` (src/db/mysql-format.ts) sends the text mysql2's own `format()` would.
+ * The pool's `queryFormat` (src/runtime/mysql-format.ts) sends the text mysql2's own `format()` would.
  */
 import mysql from "mysql2";
-import { createQueryFormat } from "@/db/mysql-format.ts";
+import { createQueryFormat } from "@/runtime/mysql-format.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 const CASES: Array<[string, unknown[]]> = [

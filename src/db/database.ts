@@ -5,7 +5,6 @@
  * @module
  */
 import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
-import type { PoolStats } from "@/runtime/metrics.ts";
 import type { QueryBudget } from "@/runtime/query-budget.ts";
 
 /** A value bound to a `?` placeholder. Dates are stored as UTC, booleans as 0/1. */
@@ -60,7 +59,12 @@ export interface Queryable {
 }
 
 /** Connection pool occupancy, exported as metrics. */
-export type { PoolStats };
+/** Connections of the pool, as the pool gauges report them. */
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
+}
 
 /** Outcome of {@link Database.withLock}. */
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };

@@ -32,7 +32,7 @@ import {
   type ServerFlavor,
   StatementKiller,
 } from "@/db/mysql-limits.ts";
-import { createQueryFormat } from "@/db/mysql-format.ts";
+import { createQueryFormat } from "@/runtime/mysql-format.ts";
 import { DeadlineQueue } from "@/runtime/deadlines.ts";
 import type { QueryBudget } from "@/runtime/query-budget.ts";
 

@@ -199,8 +199,19 @@ export function problemDescription(status: ErrorStatus): string {
  * problem schema of its status (413, 426 and 429 carry extra members) and its own example.
  *
  * @example
- * ```ts ignore
- * responses: { 200: {...}, ...problemResponses(401, 404, 422) }
+ * ```ts
+ * import { z } from "@hono/zod-openapi";
+ * import { jsonContent, problemResponses } from "@/http/openapi.ts";
+ * import { defineRoute } from "@/http/router.ts";
+ *
+ * const getThing = defineRoute({
+ *   method: "get",
+ *   path: "/things/{thing_id}",
+ *   responses: {
+ *     200: jsonContent(z.object({ id: z.number() }), "The thing"),
+ *     ...problemResponses(401, 404, 422),
+ *   },
+ * });
  * ```
  */
 export function problemResponses<const S extends ErrorStatus>(

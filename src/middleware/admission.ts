@@ -56,9 +56,19 @@ function refusal(request: Request, retryAfter: string): Response {
  * with `Retry-After` at once.
  *
  * @example
- * ```ts ignore
- * const gated = admissionControl(app.fetch, { gate: new AdmissionGate(config.http.admission) });
- * Deno.serve(gated);
+ * ```ts
+ * import { admissionControl } from "@/middleware/admission.ts";
+ * import { AdmissionGate } from "@/runtime/admission.ts";
+ *
+ * // The app wraps its own `fetch`, with a gate of `config.http.admission`.
+ * const gate = new AdmissionGate({ maxInFlight: 1, queueLimit: 0, queueTimeoutMs: 500 });
+ * const handler = (_request: Request) => new Response("ok");
+ * const gated = admissionControl(handler, { gate, exempt: ["/livez"] });
+ * await gated(new Request("http://localhost/items")); // 200
+ * gate.enter(); // the one slot is taken now...
+ * await gated(new Request("http://localhost/items")); // 503 with Retry-After: 1
+ * await gated(new Request("http://localhost/livez")); // 200: exempt
+ * gate.leave();
  * ```
  */
 export function admissionControl<A extends unknown[]>(

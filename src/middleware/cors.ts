@@ -57,8 +57,21 @@ export interface CorsOptions {
  * ever allowed (same-origin only) and every preflight gets 403.
  *
  * @example
- * ```ts ignore
- * app.use(cors({ allowedOrigins: config.http.corsOrigins })); // ["https://app.example.com"]
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { AppEnv } from "@/middleware/app-env.ts";
+ * import { cors } from "@/middleware/cors.ts";
+ *
+ * // The app passes `config.http.corsOrigins` (CORS_ORIGINS).
+ * const app = new Hono<AppEnv>()
+ *   .use(cors({ allowedOrigins: ["https://app.example.com"] }))
+ *   .get("/items", (c) => c.json([]));
+ * const res = await app.request("/items", { headers: { Origin: "https://app.example.com" } });
+ * res.headers.get("Access-Control-Allow-Origin"); // "https://app.example.com"
+ * await app.request("/items", {
+ *   method: "OPTIONS",
+ *   headers: { Origin: "https://elsewhere.example", "Access-Control-Request-Method": "GET" },
+ * }); // 403: a preflight from an origin not in the list
  * ```
  */
 export function cors({ allowedOrigins }: CorsOptions): MiddlewareHandler<AppEnv> {

@@ -90,8 +90,26 @@ async function sha256Hex(text: string): Promise<string> {
  * `WWW-Authenticate: Basic realm="items-api docs"`.
  *
  * @example
- * ```ts ignore
- * router.get("/docs", docsBasicAuth({ isAdmin, throttle }), scalarPage);
+ * ```ts
+ * import { Hono } from "hono";
+ * import { type AppError, problemResponse } from "@/http/errors.ts";
+ * import type { AppEnv } from "@/middleware/app-env.ts";
+ * import { docsBasicAuth } from "@/middleware/docs-auth.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
+ *
+ * // The app checks active admins' passwords (Argon2id) and passes the login throttle too.
+ * const isAdmin = (_c: unknown, username: string, password: string) =>
+ *   Promise.resolve(username === "admin" && password === "correct horse");
+ * const app = new Hono<AppEnv>()
+ *   .use("/docs", docsBasicAuth({ isAdmin, clock: systemClock }))
+ *   .get("/docs", (c) => c.text("the docs"));
+ * app.onError((error) => {
+ *   const known = error as AppError; // as the app's error handler answers every AppError
+ *   return problemResponse(known.toProblem("-"), known.headers);
+ * });
+ * await app.request("/docs"); // 401, WWW-Authenticate: Basic realm="items-api docs", ...
+ * const login = `Basic ${btoa("admin:correct horse")}`;
+ * await app.request("/docs", { headers: { Authorization: login } }); // 200
  * ```
  */
 export function docsBasicAuth(options: DocsBasicAuthOptions): MiddlewareHandler<AppEnv> {

@@ -26,8 +26,17 @@ export function currentUser(c: Context<AppEnv>): AuthUser {
  * Require the caller to have `role`.
  *
  * @example
- * ```ts ignore
- * middleware: [requireAuth(), requireRole("admin")] as const
+ * ```ts
+ * import { defineRoute } from "@/http/router.ts";
+ * import { requireAuth } from "@/middleware/authenticate.ts";
+ * import { requireRole } from "@/middleware/permissions.ts";
+ *
+ * const listUsers = defineRoute({
+ *   method: "get",
+ *   path: "/users",
+ *   middleware: [requireAuth({ scopes: ["users:read"] }), requireRole("admin")] as const,
+ *   responses: { 200: { description: "A page of users" } },
+ * });
  * ```
  */
 export function requireRole(role: RoleName): MiddlewareHandler<AppEnv> {
@@ -44,8 +53,17 @@ export function requireRole(role: RoleName): MiddlewareHandler<AppEnv> {
  * non-admin asking for any other id (valid or not) gets 403, so ids cannot be probed.
  *
  * @example
- * ```ts ignore
- * middleware: [requireAuth(), requireSelfOrAdmin("user_id")] as const
+ * ```ts
+ * import { defineRoute } from "@/http/router.ts";
+ * import { requireAuth } from "@/middleware/authenticate.ts";
+ * import { requireSelfOrAdmin } from "@/middleware/permissions.ts";
+ *
+ * const getUser = defineRoute({
+ *   method: "get",
+ *   path: "/users/{user_id}",
+ *   middleware: [requireAuth({ scopes: ["users:read"] }), requireSelfOrAdmin("user_id")] as const,
+ *   responses: { 200: { description: "The user" } },
+ * });
  * ```
  */
 export function requireSelfOrAdmin(param = "user_id"): MiddlewareHandler<AppEnv> {
@@ -82,14 +100,24 @@ export interface OwnerOrAdminOptions {
  * that is not a positive integer is 422; a missing resource is 404; someone else's is 403.
  *
  * @example
- * ```ts ignore
- * middleware: [
- *   requireAuth(),
- *   requireOwnerOrAdmin({
- *     load: (c, id) => findItemOwnerId(c.get("db"), id),
- *     notFound: "Item not found",
- *   }),
- * ] as const
+ * ```ts
+ * import { defineRoute } from "@/http/router.ts";
+ * import { requireAuth } from "@/middleware/authenticate.ts";
+ * import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
+ * import { findItemOwnerId } from "@/modules/items/items.service.ts";
+ *
+ * const deleteItem = defineRoute({
+ *   method: "delete",
+ *   path: "/items/{item_id}",
+ *   middleware: [
+ *     requireAuth({ scopes: ["items:write"] }),
+ *     requireOwnerOrAdmin({
+ *       load: (c, id) => findItemOwnerId(c.get("db"), id),
+ *       notFound: "Item not found",
+ *     }),
+ *   ] as const,
+ *   responses: { 204: { description: "Deleted" } },
+ * });
  * ```
  */
 export function requireOwnerOrAdmin(options: OwnerOrAdminOptions): MiddlewareHandler<AppEnv> {

@@ -17,7 +17,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
 import type { Principal } from "@/http/principal.ts";
 import { TooManyRequestsError } from "@/http/errors.ts";
 import type { RateLimitScope } from "@/runtime/metrics.ts";

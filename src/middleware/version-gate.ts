@@ -85,12 +85,33 @@ function under(path: string, prefix: string): boolean {
  * as none. Sets the `apiVersion` variable for the access log.
  *
  * @example
- * ```ts ignore
- * app.use(versionGate({
- *   paths: ["/auth", "/users", "/items", "/roles"],
- *   versions: deps.versions,
- *   clock: deps.clock,
- * }));
+ * ```ts
+ * import { Hono } from "hono";
+ * import { type AppError, problemResponse } from "@/http/errors.ts";
+ * import type { AppEnv } from "@/middleware/app-env.ts";
+ * import { versionGate } from "@/middleware/version-gate.ts";
+ * import { VersionsCache } from "@/modules/versions/client-versions.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
+ *
+ * // The app passes `deps.versions`, the versions table that `createDeps` keeps loaded.
+ * const row = { deprecated: false, deprecated_at: null, sunset_at: null };
+ * const versions = new VersionsCache({
+ *   load: () =>
+ *     Promise.resolve([
+ *       { ...row, id: 1, version: "1.0", supported: false },
+ *       { ...row, id: 2, version: "2.0", supported: true },
+ *     ]),
+ *   refreshMs: 60_000,
+ *   clock: systemClock,
+ * });
+ * const app = new Hono<AppEnv>()
+ *   .use(versionGate({ paths: ["/items"], versions, clock: systemClock }))
+ *   .get("/items", (c) => c.json([]));
+ * // As the app's error handler answers every AppError:
+ * app.onError((error) => problemResponse((error as AppError).toProblem("-")));
+ * await app.request("/items", { headers: { "X-Version": "2.0" } }); // 200
+ * await app.request("/items", { headers: { "X-Version": "1.0" } }); // 426, latest_version "2.0"
+ * await app.request("/items"); // 200: no X-Version, no gate
  * ```
  */
 export function versionGate(options: VersionGateOptions): MiddlewareHandler<AppEnv> {

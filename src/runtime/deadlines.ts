@@ -125,9 +125,14 @@ export class DeadlineQueue {
  * Settle like `promise`, or reject with `onTimeout()` once `queue.ms` have passed first.
  *
  * @example
- * ```ts ignore
- * const queue = new DeadlineQueue(1_000);
- * await raceDeadline(fetch(url), queue, () => new Error("too slow"));
+ * ```ts
+ * import { DeadlineQueue, raceDeadline } from "@/runtime/deadlines.ts";
+ *
+ * const queue = new DeadlineQueue(100);
+ * await raceDeadline(Promise.resolve("done"), queue, () => new Error("too slow")); // "done"
+ * const never = new Promise<string>(() => {});
+ * await raceDeadline(never, queue, () => new Error("too slow")).catch((error) => error);
+ * // rejects with Error("too slow") after 100 ms
  * ```
  */
 export function raceDeadline<T>(

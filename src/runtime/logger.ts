@@ -33,9 +33,12 @@ export function getAppLogger(...subcategory: string[]): Logger {
  * Configure LogTape once per process. `sink` replaces the console (tests capture records).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { getAppLogger, setupLogging } from "@/runtime/logger.ts";
+ *
+ * // The CLI and the service call `setupLogging(config.log)` once, at startup.
  * await setupLogging({ level: "info", format: "json" });
- * getAppLogger().info("Started on {port}", { port: 8080 });
+ * getAppLogger().info("Started on {port}", { port: 8080 }); // one JSON line on stdout
  * ```
  */
 export async function setupLogging(options: LogOptions, sink?: Sink): Promise<void> {

@@ -38,9 +38,21 @@ export interface MetricsServerOptions {
  * Serve `/metrics` on `hostname:port` until `shutdown()` is called.
  *
  * @example
- * ```ts ignore
- * const server = serveMetrics(metrics, { hostname: "0.0.0.0", port: 8000 });
- * await server.shutdown();
+ * ```ts
+ * import { createMetrics } from "@/runtime/metrics.ts";
+ * import { serveMetrics } from "@/runtime/metrics-server.ts";
+ *
+ * // `main.ts` listens on METRICS_PORT; port 0 picks any free one.
+ * const server = serveMetrics(createMetrics({ version: "1.0.0" }), {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ * });
+ * try {
+ *   const res = await fetch(`http://127.0.0.1:${server.addr.port}/metrics`);
+ *   await res.text(); // the Prometheus text format: "# HELP ..."
+ * } finally {
+ *   await server.shutdown();
+ * }
  * ```
  */
 export function serveMetrics(

@@ -15,7 +15,7 @@
 import process from "node:process";
 import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
 
-/** Connections of a database pool, as the pool gauges report them. */
+/** Connections of a database pool, as the pool gauges report them (`Database.stats()`). */
 export interface PoolStats {
   inUse: number;
   idle: number;

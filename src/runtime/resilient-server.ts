@@ -46,9 +46,17 @@ export interface ResilientServer {
  * bind throws as `Deno.serve` does (a taken port is a startup error); later ones are retried.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { serveResilient } from "@/runtime/resilient-server.ts";
+ *
+ * // Port 0: any free port; `server.addr` says which.
  * const server = serveResilient({ hostname: "127.0.0.1", port: 0 }, () => new Response("ok"));
- * await server.shutdown();
+ * try {
+ *   const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ *   await res.text(); // "ok"
+ * } finally {
+ *   await server.shutdown();
+ * }
  * ```
  */
 export function serveResilient(

@@ -6,7 +6,8 @@
  */
 import { UniqueViolationError } from "@/db/database.ts";
 import type { Queryable } from "@/db/database.ts";
-import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
+import type { AuthUser } from "@/middleware/app-env.ts";
 import type { ScopeCatalog } from "@/http/scopes.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/http/errors.ts";
 import { generateToken, hashToken } from "@/runtime/tokens.ts";

@@ -1,5 +1,6 @@
 import { ValidationError } from "@/http/errors.ts";
-import type { AppRouteHandler, ModuleDeps } from "@/middleware/app-router.ts";
+import type { AppRouteHandler } from "@/middleware/app-router.ts";
+import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import type {
   ListSessionsRoute,
   LoginRoute,

@@ -7,7 +7,8 @@
  */
 import type { Context } from "hono";
 import type { Queryable } from "@/db/database.ts";
-import type { AppDeps, AppEnv } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
+import type { AppEnv } from "@/middleware/app-env.ts";
 import { NotFoundError, UnauthorizedError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import type { HashOptions } from "@/runtime/passwords.ts";

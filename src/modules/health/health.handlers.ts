@@ -1,4 +1,4 @@
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import { ServiceUnavailableError } from "@/http/errors.ts";
 import { ReadinessCheck } from "@/modules/health/readiness.ts";

@@ -1,7 +1,9 @@
 import { defineModule } from "@/http/module.ts";
-import { createAppRouter, type ModuleDeps } from "@/middleware/app-router.ts";
+import type { RouterOptions } from "@/http/router.ts";
+import { createAppRouter } from "@/middleware/app-router.ts";
 import { createItemsHandlers } from "@/modules/items/items.handlers.ts";
 import * as routes from "@/modules/items/items.routes.ts";
+import type { ItemsDeps } from "@/modules/items/items.service.ts";
 
 /** `/items`: create, list, read, change and delete items. */
 export const itemsModule = defineModule({
@@ -16,7 +18,7 @@ export const itemsModule = defineModule({
       roles: ["admin", "user"],
     },
   },
-  router: (deps: ModuleDeps) => {
+  router: (deps: { readonly routing: RouterOptions } & ItemsDeps) => {
     const handlers = createItemsHandlers(deps);
     return createAppRouter(deps)
       .openapi(routes.createItem, handlers.createItem)

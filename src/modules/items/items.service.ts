@@ -5,8 +5,8 @@
  * @module
  */
 import type { z } from "@hono/zod-openapi";
-import { type Queryable, UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
+import { type Database, type Queryable, UniqueViolationError } from "@/db/database.ts";
+import type { Clock } from "@/runtime/clock.ts";
 import { ConflictError, NotFoundError, ValidationError } from "@/http/errors.ts";
 import { listScope, readPage, sortSpec } from "@/http/pagination.ts";
 import * as repository from "@/modules/items/items.repository.ts";
@@ -23,10 +23,18 @@ import {
 /** The detail of every 404 about an item. */
 export const ITEM_NOT_FOUND = "Item not found";
 
-/** What the items service is created with, besides the request's database. */
-export type ItemsDeps = Pick<AppDeps, "clock" | "config">;
+/** What the items handlers are created with: the clock, and the two settings items reads. */
+export interface ItemsDeps {
+  readonly clock: Clock;
+  readonly config: {
+    /** The key list cursors are signed with. */
+    readonly auth: { readonly secretKey: string };
+    /** MySQL's limit on each list statement. */
+    readonly database: { readonly listQueryTimeoutMs: number };
+  };
+}
 
-type Deps = Pick<AppDeps, "db" | "clock">;
+type Deps = { readonly db: Database } & Pick<ItemsDeps, "clock">;
 
 /** What a client sets when adding an item. */
 export type NewItem = z.infer<typeof CreateItemSchema>;
@@ -65,7 +73,7 @@ export function createItem(deps: Deps, ownerId: number, input: NewItem): Promise
 
 /** One page of items; 422 for a `q` without words or with too many, or a foreign cursor. */
 export async function listItems(
-  deps: Pick<AppDeps, "db" | "config">,
+  deps: { readonly db: Database } & Pick<ItemsDeps, "config">,
   request: ItemListRequest,
 ): Promise<ItemPage> {
   const words = request.q === undefined ? undefined : repository.searchWords(request.q);

@@ -44,6 +44,7 @@ export interface OidcAuthenticator extends TokenAuthenticator {
  * was ever fetched: the token may well be valid.
  *
  * @example
+ * (Not run: its key store fetches the signing keys from a real identity provider.)
  * ```ts ignore
  * const keys = new OidcKeyStore({ issuer: config.oidc.issuer, clock: systemClock });
  * keys.start();

@@ -54,6 +54,7 @@ export interface OidcKeyStoreOptions {
  * `kid`.
  *
  * @example
+ * (Not run: it fetches the discovery document and keys from a real identity provider.)
  * ```ts ignore
  * const keys = new OidcKeyStore({ issuer: "https://id.example.com", clock: systemClock });
  * keys.start(); // not awaited: startup never waits for the provider

@@ -66,10 +66,28 @@ export type VerifyOutcome =
  * Verifies provider tokens against the provider's keys and caches the verified ones.
  *
  * @example
- * ```ts ignore
- * const verifier = new OidcTokenVerifier(config.oidc, keys.resolver, systemClock);
+ * ```ts
+ * import { generateKeyPair, SignJWT } from "jose";
+ * import { parseConfig } from "@/config.ts";
+ * import { OidcTokenVerifier } from "@/modules/oidc/oidc-verifier.ts";
+ * import { systemClock } from "@/runtime/clock.ts";
+ *
+ * const issuer = "https://id.example.com";
+ * const env = { APP_ENV: "test", OIDC_ISSUER: issuer, OIDC_AUDIENCE: "items-api" };
+ * const { oidc } = parseConfig(env);
+ * // The service resolves keys with `keys.resolver` (an OidcKeyStore); here, one local key pair.
+ * const { publicKey, privateKey } = await generateKeyPair("ES256");
+ * const token = await new SignJWT({ preferred_username: "alice", roles: ["admin"] })
+ *   .setProtectedHeader({ alg: "ES256" })
+ *   .setIssuer(issuer)
+ *   .setAudience("items-api")
+ *   .setSubject("user-1")
+ *   .setIssuedAt()
+ *   .setExpirationTime("5m")
+ *   .sign(privateKey);
+ * const verifier = new OidcTokenVerifier(oidc!, () => Promise.resolve(publicKey), systemClock);
  * const outcome = await verifier.verify(token);
- * if (outcome.ok) console.log(outcome.token.subject);
+ * if (outcome.ok) console.log(outcome.token.subject, outcome.token.role); // "user-1" "admin"
  * ```
  */
 export class OidcTokenVerifier {

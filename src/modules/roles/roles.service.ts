@@ -5,7 +5,7 @@
  * @module
  */
 import type { Queryable } from "@/db/database.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import { NotFoundError } from "@/http/errors.ts";
 import * as repository from "@/modules/roles/roles.repository.ts";
 import type { Role } from "@/modules/roles/roles.repository.ts";

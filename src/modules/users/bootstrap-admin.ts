@@ -5,7 +5,7 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
 import {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { UsersDeps } from "@/modules/users/users.service.ts";
 import { NotFoundError, ValidationError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
@@ -58,8 +58,22 @@ async function findByName(
  * @throws {ValidationError} for a name outside the username rule
  * @throws {NotFoundError} when no account has that name
  * @example
- * ```ts ignore
- * const { revokedSessions } = await breakGlass(deps, "deactivate", "rogue-admin");
+ * ```ts
+ * import { parseConfig } from "@/config.ts";
+ * import { createCommandDeps } from "@/deps.ts";
+ * import { breakGlass } from "@/modules/users/break-glass.ts";
+ * import { createAdmin } from "@/modules/users/create-admin.ts";
+ *
+ * // What `deno task cli deactivate-user --username rogue-admin` does, on in-memory SQLite.
+ * const config = parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" });
+ * const deps = await createCommandDeps(config, { migrate: true });
+ * try {
+ *   await createAdmin(deps, "rogue-admin", "a long and random passphrase");
+ *   const { user, revokedSessions } = await breakGlass(deps, "deactivate", "rogue-admin");
+ *   // user.activated === false; revokedSessions === 0 (it had no session)
+ * } finally {
+ *   await deps.close();
+ * }
  * ```
  */
 export async function breakGlass(

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import { type FieldError, ValidationError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import {
@@ -25,8 +25,20 @@ import { createUser } from "@/modules/users/users.service.ts";
  * @throws {ValidationError} for a bad username or password
  * @throws {ConflictError} when the username is taken
  * @example
- * ```ts ignore
- * const admin = await createAdmin(deps, "ops-admin", "a long and random passphrase");
+ * ```ts
+ * import { parseConfig } from "@/config.ts";
+ * import { createCommandDeps } from "@/deps.ts";
+ * import { createAdmin } from "@/modules/users/create-admin.ts";
+ *
+ * // What `deno task cli create-admin` does, here on an in-memory SQLite database.
+ * const config = parseConfig({ APP_ENV: "test", DATABASE_URL: "sqlite::memory:" });
+ * const deps = await createCommandDeps(config, { migrate: true });
+ * try {
+ *   const admin = await createAdmin(deps, "ops-admin", "a long and random passphrase");
+ *   // admin.role === "admin", admin.activated === true
+ * } finally {
+ *   await deps.close();
+ * }
  * ```
  */
 export async function createAdmin(

@@ -1,4 +1,5 @@
-import type { AppRouteHandler, ModuleDeps } from "@/middleware/app-router.ts";
+import type { AppRouteHandler } from "@/middleware/app-router.ts";
+import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { ForbiddenError } from "@/http/errors.ts";
 import { nextLink } from "@/http/pagination.ts";
 import { effectiveScopes } from "@/middleware/authenticate.ts";

@@ -1,5 +1,6 @@
 import { defineModule } from "@/http/module.ts";
-import { createAppRouter, type ModuleDeps } from "@/middleware/app-router.ts";
+import { createAppRouter } from "@/middleware/app-router.ts";
+import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createUsersHandlers } from "@/modules/users/users.handlers.ts";
 import * as routes from "@/modules/users/users.routes.ts";
 import type { UsersDeps } from "@/modules/users/users.service.ts";

@@ -6,7 +6,8 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { type Queryable, UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps, AuthUser } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
+import type { AuthUser } from "@/middleware/app-env.ts";
 import {
   ConflictError,
   ForbiddenError,

@@ -1,5 +1,6 @@
 import { defineModule } from "@/http/module.ts";
-import { createAppRouter, type ModuleDeps } from "@/middleware/app-router.ts";
+import { createAppRouter } from "@/middleware/app-router.ts";
+import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createVersionsHandlers } from "@/modules/versions/versions.handlers.ts";
 import * as routes from "@/modules/versions/versions.routes.ts";
 import type { VersionsDeps } from "@/modules/versions/versions.service.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { UniqueViolationError } from "@/db/database.ts";
-import type { AppDeps } from "@/middleware/app-env.ts";
+import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { Queryable } from "@/db/database.ts";
 import type { ClientVersion, VersionsCache } from "@/modules/versions/client-versions.ts";
 import { ConflictError, NotFoundError } from "@/http/errors.ts";

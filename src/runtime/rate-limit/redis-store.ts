@@ -119,6 +119,7 @@ type RedisWithScript = Redis & {
  * Sliding-window counters in Redis.
  *
  * @example
+ * (Not run: it needs a Redis server.)
  * ```ts ignore
  * const store = new RedisRateLimitStore({
  *   url: "redis://127.0.0.1:6379",
