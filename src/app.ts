@@ -170,14 +170,6 @@ export function createApp<const M extends readonly AppModule[] = typeof MODULES>
 
   // Before every router (the probes are exempt); per user once bearer auth knows the user.
   app.use(throttles.api);
-  // 426 comes before authentication (401); it applies to the versioned modules' paths only.
-  const gated = versionedPaths(modules);
-  app.use(versionGate({
-    paths: gated,
-    versions: deps.versions,
-    clock: deps.clock,
-    onReject: () => metrics.versionGateRejections.inc(),
-  }));
   app.openAPIRegistry.registerComponent("securitySchemes", BEARER_SCHEME_NAME, {
     type: "http",
     scheme: "bearer",
@@ -188,7 +180,22 @@ export function createApp<const M extends readonly AppModule[] = typeof MODULES>
     OAUTH2_SCHEME_NAME,
     oauth2PasswordScheme(scopes.descriptions),
   );
-  for (const module of modules) app.route("/", module.router(moduleDeps));
+  // The modules the gate never applies to answer before it is registered, so their requests
+  // (the probes among them) do not even pay its path check.
+  for (const module of modules) {
+    if (!module.versioned) app.route("/", module.router(moduleDeps));
+  }
+  // 426 comes before authentication (401); it applies to the versioned modules' paths only.
+  const gated = versionedPaths(modules);
+  app.use(versionGate({
+    paths: gated,
+    versions: deps.versions,
+    clock: deps.clock,
+    onReject: () => metrics.versionGateRejections.inc(),
+  }));
+  for (const module of modules) {
+    if (module.versioned) app.route("/", module.router(moduleDeps));
+  }
 
   // DOCS_AUTH=basic: the same login throttle as POST /auth/token.
   app.route(
