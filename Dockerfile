@@ -13,6 +13,8 @@ COPY src/ src/
 COPY static/ static/
 COPY migrations/ migrations/
 COPY scripts/ scripts/
+# The binary's --allow-ffi names a folder under the runtime stage's TMPDIR (scripts/compile.ts).
+ENV TMPDIR=/tmp
 # Downloads the matching runtime (denort) from dl.deno.land, then embeds the app in it.
 RUN deno task compile \
  && mkdir -p /out/data \
@@ -29,8 +31,13 @@ COPY --from=build --chown=65532:65532 /out/data /app/data
 # MALLOC_MMAP_THRESHOLD_: every Argon2id hash allocates 19 MiB; with glibc's adaptive
 # threshold those buffers stay resident after use (hundreds of MiB after a few logins).
 # A fixed threshold gives them back to the OS (see README, Performance).
+# TMPDIR=/tmp: the binary mounts its npm packages under /tmp/deno-compile-items-api/ and writes the
+# native Argon2id binding (@node-rs/argon2) to /tmp/deno-native-addons/ before loading it; its
+# --allow-ffi is baked in for that one folder (scripts/compile.ts, docs/decisions.md). Another
+# TMPDIR, a renamed binary or a read-only /tmp: logins hash through Web Crypto instead (slower).
 ENV APP_ENV=production \
     MALLOC_MMAP_THRESHOLD_=131072 \
+    TMPDIR=/tmp \
     DENO_DIR=/tmp/deno \
     HOST=0.0.0.0 \
     PORT=8080 \

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ffiScope } from "../scripts/ffi-scope.ts";
 
 /** The checkout the bench scripts belong to (and run the service from by default). */
 export const ROOT = new URL("../", import.meta.url).pathname;
@@ -24,6 +25,8 @@ export const SERVICE_FLAGS = [
   "--allow-read",
   "--allow-write",
   "--allow-sys",
+  // As the tasks grant it: Node-API addons from the native Argon2id binding's folder only.
+  `--allow-ffi=${ffiScope(import.meta.resolve("@node-rs/argon2"))}`,
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
 /** The repository root. */
@@ -23,6 +24,8 @@ export const ENTRYPOINT = "src/cli.ts";
 /**
  * What the binary may do, fixed at build time: no prompts, nothing else. `node:sqlite` needs
  * only read and write; `--allow-sys` serves the OS facts prom-client and the drivers ask for.
+ * `--allow-ffi` is added for one folder only, the native Argon2id binding's
+ * ({@link ffiPermission}).
  */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-net",
@@ -32,7 +35,39 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-sys",
 ];
 
-/** Every `deno compile` flag except `--output`, the workaround excludes and the entrypoint. */
+/**
+ * `--allow-ffi` for the one folder the binary `output` loads a Node-API addon from: `@node-rs`
+ * (the native Argon2id binding, `@node-rs/argon2-<platform>`) among its embedded npm packages.
+ * At run time the binary mounts those under
+ * `<temp dir>/deno-compile-<binary name>/.deno_compile_node_modules/localhost/`, checks
+ * `--allow-ffi` against that path, then writes the `.node` file to
+ * `<temp dir>/deno-native-addons/` and loads it from there. The temp dir is `TMPDIR`, else
+ * `/tmp`, taken here from the build machine: `/tmp` in the Dockerfile's build and runtime
+ * stages alike. A binary renamed, or run with another `TMPDIR`, is not granted the addon and
+ * hashes passwords through Web Crypto (the start log and `/metrics` say which).
+ */
+export function ffiPermission(output: string, tempDir = buildTempDir()): string {
+  const name = basename(output) +
+    (Deno.build.os === "windows" && !/\.exe$/i.test(output) ? ".exe" : "");
+  const sep = Deno.build.os === "windows" ? "\\" : "/";
+  const dir = tempDir.replace(/[\\/]+$/, "");
+  return `--allow-ffi=${
+    [dir, `deno-compile-${name}`, ".deno_compile_node_modules", "localhost", "@node-rs"].join(sep)
+  }`;
+}
+
+/** The temp dir Deno's runtime will see (Rust's `std::env::temp_dir()` on Unix). */
+function buildTempDir(): string {
+  if (Deno.build.os === "windows") {
+    return Deno.env.get("TMP") || Deno.env.get("TEMP") || "C:\\Windows\\Temp";
+  }
+  return Deno.env.get("TMPDIR") || "/tmp";
+}
+
+/**
+ * Every `deno compile` flag except `--output`, `--allow-ffi` ({@link ffiPermission}, which
+ * depends on the output's name), the workaround excludes and the entrypoint.
+ */
 export const COMPILE_FLAGS: readonly string[] = [
   ...PERMISSION_FLAGS,
   // A permission the list above lacks is an error, never a prompt on a server's terminal.
@@ -109,6 +144,7 @@ if (import.meta.main) {
   await deno([
     "compile",
     ...COMPILE_FLAGS,
+    ffiPermission(values.output),
     ...await workaroundExcludes(info.npmCache),
     "--output",
     values.output,

@@ -16,6 +16,7 @@ import {
   waitFor,
 } from "./helpers/deploy.ts";
 import { freePort } from "./helpers/process.ts";
+import { ffiPermission } from "../scripts/compile.ts";
 
 const DENO = Deno.execPath();
 const ADMIN = { username: "admin", password: "binary-smoke-admin-password" };
@@ -62,8 +63,22 @@ Deno.test("deno task compile embeds static/, migrations/ and the docs assets and
     for (const path of ["migrations", "static", "dist", "src"]) {
       assert(listed(path), `${path}/ is not embedded:\n${listing}`);
     }
-    for (const pkg of ["hono", "zod", "mysql2", "prom-client", "ioredis", "@logtape/logtape"]) {
+    for (
+      const pkg of [
+        "hono",
+        "zod",
+        "mysql2",
+        "prom-client",
+        "ioredis",
+        "@logtape/logtape",
+        "@node-rs",
+      ]
+    ) {
       assert(listed(pkg), `npm package ${pkg} is not embedded:\n${listing}`);
+    }
+    if (Deno.build.os === "linux" && Deno.build.arch === "x86_64") {
+      // The binding's prebuilt .node file for this platform travels in the binary.
+      assert(listed("argon2-linux-x64-gnu"), `no native Argon2id build embedded:\n${listing}`);
     }
     for (
       const pkg of ["playwright-core", "fast-check", "@scalar/api-reference", "swagger-ui-dist"]
@@ -76,7 +91,13 @@ Deno.test("deno task compile embeds static/, migrations/ and the docs assets and
     for (const name of ["allow_net", "allow_env", "allow_read", "allow_write", "allow_sys"]) {
       assertEquals(permissions[name], [], `${name} should be granted without limits`);
     }
-    for (const name of ["allow_run", "allow_ffi"]) assertEquals(permissions[name], null, name);
+    assertEquals(permissions.allow_run, null, "allow_run");
+    // Node-API addons only from the native Argon2id binding's folder, where the binary mounts it.
+    assertEquals(permissions.allow_ffi, [ffiPermission(output).replace("--allow-ffi=", "")]);
+    assertStringIncludes(
+      (permissions.allow_ffi as string[])[0]!,
+      "/deno-compile-items-api/.deno_compile_node_modules/localhost/@node-rs",
+    );
     assertEquals(permissions.prompt, false);
     const unstable = embeddedJson(bytes, "unstable_config");
     assert((unstable.features as string[]).includes("cron"), JSON.stringify(unstable));

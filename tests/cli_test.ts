@@ -10,6 +10,7 @@ import { insertSession } from "@/modules/auth/sessions.repository.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { repoPath, run, type RunResult, startBackground, waitFor } from "./helpers/deploy.ts";
 import { freePort } from "./helpers/process.ts";
+import { taskWords } from "./helpers/tasks.ts";
 
 const DENO = Deno.execPath();
 const SECRET_KEY = "cli-test-secret-key-that-is-at-least-32-chars";
@@ -60,8 +61,8 @@ async function sandbox(): Promise<Sandbox> {
 }
 
 /** `deno run` with exactly the permissions of the `cli` task, for a long-running `serve`. */
-function taskRunArgs(): string[] {
-  const task = denoJson.tasks.cli.split(/\s+/);
+async function taskRunArgs(): Promise<string[]> {
+  const task = await taskWords(denoJson.tasks.cli);
   assertEquals(task.slice(0, 2), ["deno", "run"]);
   return task.slice(1);
 }
@@ -214,7 +215,7 @@ Deno.test("healthcheck exits 0 while serve is ready and 1 when /readyz fails, is
     { stdin: "health admin passphrase\n" },
   );
   assertEquals(created.code, 0, created.stderr);
-  const service = startBackground(DENO, [...taskRunArgs(), "serve"], {
+  const service = startBackground(DENO, [...await taskRunArgs(), "serve"], {
     cwd: repoPath(""),
     clearEnv: true,
     env: { ...box.env, PORT: String(port), ADMIN_PASSWORD: "" },

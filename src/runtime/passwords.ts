@@ -1,7 +1,8 @@
 /**
- * Password hashing with Argon2id through Web Crypto (runs off the event loop), stored as PHC
- * strings. `SECRET_KEY` is the pepper, passed as Argon2's secret input (K), so a stolen
- * database alone is not enough to test guesses.
+ * Password hashing with Argon2id (off the event loop), stored as PHC strings. `SECRET_KEY` is
+ * the pepper, passed as Argon2's secret input (K), so a stolen database alone is not enough to
+ * test guesses. The Argon2id itself is an {@link Argon2Backend}: Web Crypto here, the native
+ * binding in `password-backends.ts` (chosen once at startup); both give the same bytes.
  *
  * @module
  */
@@ -60,14 +61,36 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-async function argon2id(
-  password: string,
+/** Where the Argon2id computation runs; every backend gives the same bytes for the same input. */
+export type Argon2BackendName = "native" | "webcrypto";
+
+/** One Argon2id implementation (version 0x13). */
+export interface Argon2Backend {
+  readonly name: Argon2BackendName;
+  /**
+   * The raw Argon2id output of `length` bytes for the UTF-8 bytes of `password`, with `salt`
+   * as the nonce and `pepper` as the secret input (K).
+   */
+  argon2id(
+    password: Uint8Array,
+    salt: Uint8Array,
+    params: Argon2Params,
+    pepper: Uint8Array,
+    length: number,
+  ): Promise<Uint8Array>;
+}
+
+/** Argon2id through Web Crypto (Deno 2.9), available everywhere Deno runs. */
+export const WEB_CRYPTO_ARGON2: Argon2Backend = { name: "webcrypto", argon2id: webCryptoArgon2id };
+
+async function webCryptoArgon2id(
+  password: Uint8Array,
   salt: Uint8Array,
   params: Argon2Params,
   pepper: Uint8Array,
   length: number,
 ): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(password), "Argon2id", false, [
+  const key = await crypto.subtle.importKey("raw", password as BufferSource, "Argon2id", false, [
     "deriveBits",
   ]);
   const algorithm = {
@@ -81,6 +104,14 @@ async function argon2id(
   // Argon2 in Web Crypto is newer than the DOM typings bundled with TypeScript.
   const bits = await crypto.subtle.deriveBits(algorithm as unknown as Algorithm, key, length * 8);
   return new Uint8Array(bits);
+}
+
+/** The PHC string of an Argon2id (v=19) hash: `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`. */
+export function formatPhc(params: Argon2Params, salt: Uint8Array, hash: Uint8Array): string {
+  const { memory, passes, parallelism } = params;
+  return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${toBase64NoPad(salt)}$${
+    toBase64NoPad(hash)
+  }`;
 }
 
 interface ParsedHash {
@@ -118,6 +149,17 @@ export interface HashQueueLimits {
 
 /** Default {@link HashQueueLimits}: 32 waiting, 8 of them from one client. */
 export const DEFAULT_HASH_QUEUE_LIMITS: HashQueueLimits = hashQueueLimits(32);
+
+/**
+ * Hashes allowed to wait when `PASSWORD_HASH_QUEUE_LIMIT` is unset: 32 on Web Crypto, 128 on the
+ * native binding. A native hash costs a quarter or less, so four times the queue keeps the longest
+ * wait of a burst about where Web Crypto's 32 put it (on one slot, 160 logins at once: the last
+ * accepted done after about 1.4 s either way; bench/passwords.ts) while refusing 31 instead of
+ * 127 of them.
+ */
+export function defaultHashQueueLimit(backend: Argon2BackendName): number {
+  return backend === "native" ? 128 : 32;
+}
 
 /** The {@link HashQueueLimits} of `PASSWORD_HASH_QUEUE_LIMIT`: a quarter of it per client. */
 export function hashQueueLimits(maxWaiting: number): HashQueueLimits {
@@ -217,6 +259,7 @@ export class PasswordHasher {
   readonly #pepper: Uint8Array;
   readonly #params: Argon2Params;
   readonly #slots: HashSlots;
+  readonly #backend: Argon2Backend;
   #dummy: Promise<string> | undefined;
 
   /**
@@ -224,29 +267,42 @@ export class PasswordHasher {
    *   machine has, at least 1); the rest wait their turn, within `queueLimits`
    * @param queueLimits how much work may wait: beyond it a hash is refused at once (429 for a
    *   client over its share, 503 when the queue is full) instead of making every login wait
+   * @param backend where Argon2id runs (default Web Crypto; the service picks the native
+   *   binding where it loads, see `choosePasswordBackend`)
    */
   constructor(
     secretKey: string,
     params: Argon2Params = DEFAULT_ARGON2_PARAMS,
     concurrency = defaultHashConcurrency(),
     queueLimits: HashQueueLimits = DEFAULT_HASH_QUEUE_LIMITS,
+    backend: Argon2Backend = WEB_CRYPTO_ARGON2,
   ) {
     this.#pepper = encoder.encode(secretKey);
     this.#params = params;
     this.#slots = new HashSlots(concurrency, queueLimits);
+    this.#backend = backend;
+  }
+
+  /** Where this hasher's Argon2id runs (`native` or `webcrypto`), for the start log and metrics. */
+  get backend(): Argon2BackendName {
+    return this.#backend.name;
   }
 
   /** Hash a password into a PHC string with a fresh random salt. */
   async hash(password: string, options: HashOptions = {}): Promise<string> {
     const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
     const hash = await this.#slots.run(
-      () => argon2id(password, salt, this.#params, this.#pepper, HASH_BYTES),
+      () =>
+        this.#backend.argon2id(
+          encoder.encode(password),
+          salt,
+          this.#params,
+          this.#pepper,
+          HASH_BYTES,
+        ),
       options.client,
     );
-    const { memory, passes, parallelism } = this.#params;
-    return `$argon2id$v=19$m=${memory},t=${passes},p=${parallelism}$${toBase64NoPad(salt)}$${
-      toBase64NoPad(hash)
-    }`;
+    return formatPhc(this.#params, salt, hash);
   }
 
   /** Check a password against a stored PHC string in constant time. */
@@ -259,7 +315,14 @@ export class PasswordHasher {
       return { valid: false, needsRehash: false };
     }
     const candidate = await this.#slots.run(
-      () => argon2id(password, parsed.salt, parsed.params, this.#pepper, parsed.hash.length),
+      () =>
+        this.#backend.argon2id(
+          encoder.encode(password),
+          parsed.salt,
+          parsed.params,
+          this.#pepper,
+          parsed.hash.length,
+        ),
       options.client,
     );
     const valid = timingSafeEqual(candidate, parsed.hash);
