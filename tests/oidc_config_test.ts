@@ -21,6 +21,8 @@ Deno.test("parseConfig() reads the OIDC_* variables with their defaults", async 
       adminRole: "admin",
       usernameClaim: "preferred_username",
       clockToleranceMs: 30_000,
+      maxTokenCacheTtlMs: 5 * 60_000,
+      maxTokenLifetimeMs: 24 * 3_600_000,
     });
     assert(Object.isFrozen(config.oidc));
   });
@@ -33,12 +35,16 @@ Deno.test("parseConfig() reads the OIDC_* variables with their defaults", async 
       OIDC_ADMIN_ROLE: "items-admin",
       OIDC_USERNAME_CLAIM: "email",
       OIDC_CLOCK_TOLERANCE: "5s",
+      OIDC_MAX_TOKEN_CACHE_TTL: "0s",
+      OIDC_MAX_TOKEN_LIFETIME: "2h",
     });
     assertEquals(config.oidc?.issuer, "https://tenant.auth0.com/", "kept exactly, slash included");
     assertEquals(config.oidc?.rolesClaim, "https://items-api.example.com/roles");
     assertEquals(config.oidc?.adminRole, "items-admin");
     assertEquals(config.oidc?.usernameClaim, "email");
     assertEquals(config.oidc?.clockToleranceMs, 5_000);
+    assertEquals(config.oidc?.maxTokenCacheTtlMs, 0, "0s: no verification is cached");
+    assertEquals(config.oidc?.maxTokenLifetimeMs, 7_200_000);
   });
   await t.step("a dot path as the roles claim", () => {
     const config = parseConfig({
@@ -95,6 +101,31 @@ Deno.test("parseConfig() refuses bad OIDC_* values at startup", async (t) => {
       OIDC_AUDIENCE: "a",
       OIDC_CLOCK_TOLERANCE: "1h",
     }, "OIDC_CLOCK_TOLERANCE"],
+    ["a token cache TTL that is no duration", {
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "a",
+      OIDC_MAX_TOKEN_CACHE_TTL: "5 minutes",
+    }, "OIDC_MAX_TOKEN_CACHE_TTL"],
+    ["a token cache TTL above 1 hour", {
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "a",
+      OIDC_MAX_TOKEN_CACHE_TTL: "2h",
+    }, "OIDC_MAX_TOKEN_CACHE_TTL"],
+    ["a token lifetime that is no duration", {
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "a",
+      OIDC_MAX_TOKEN_LIFETIME: "-1h",
+    }, "OIDC_MAX_TOKEN_LIFETIME"],
+    ["a token lifetime under 1 minute", {
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "a",
+      OIDC_MAX_TOKEN_LIFETIME: "30s",
+    }, "OIDC_MAX_TOKEN_LIFETIME"],
+    ["a token lifetime above 31 days", {
+      OIDC_ISSUER: "https://id.example.com",
+      OIDC_AUDIENCE: "a",
+      OIDC_MAX_TOKEN_LIFETIME: "365d",
+    }, "OIDC_MAX_TOKEN_LIFETIME"],
   ];
   for (const [name, env, variable] of cases) {
     await t.step(name, () => {

@@ -19,6 +19,8 @@ function oidcConfig(provider: TestProvider, overrides: Partial<OidcConfig> = {})
     adminRole: "admin",
     usernameClaim: "preferred_username",
     clockToleranceMs: 30_000,
+    maxTokenCacheTtlMs: 5 * 60_000,
+    maxTokenLifetimeMs: 24 * 3_600_000,
     ...overrides,
   };
 }
@@ -143,6 +145,7 @@ Deno.test("Tokens that fail a check are refused with the reason", async (t) => {
         await provider.mint({}, { key: privateKey, header: { kid: "not-a-key" } }),
         "unknown_key",
       );
+      await keys.settled(); // the background refetch it started
     });
     await t.step("signed by another key under the provider's kid", async () => {
       const { privateKey } = await generateKeyPair("RS256");
@@ -164,7 +167,7 @@ Deno.test("Tokens that fail a check are refused with the reason", async (t) => {
   }
 });
 
-Deno.test("Key rotation: a new key is fetched once per 30 s, and the last keys stay when the provider is down", async (t) => {
+Deno.test("Key rotation: a new key is fetched in the background once per 30 s, and the last keys stay when the provider is down", async (t) => {
   const { provider, keys, verifier, clock } = await setUp();
   try {
     const oldToken = await provider.token("svc");
@@ -172,11 +175,13 @@ Deno.test("Key rotation: a new key is fetched once per 30 s, and the last keys s
     const fetchesBefore = provider.jwksRequests;
 
     await t.step(
-      "the provider restarts with a new key: new tokens work after one refetch",
+      "the provider restarts with a new key: its first token is refused at once, the next ones work after one background refetch",
       async () => {
         await provider.rotate();
         clock.advance(31_000);
         const fresh = await provider.token("svc");
+        assertEquals(await verifier.verify(fresh), { ok: false, reason: "unknown_key" });
+        await keys.settled();
         const outcome = await verifier.verify(fresh);
         assert(outcome.ok, JSON.stringify(outcome));
         assertEquals(provider.jwksRequests, fetchesBefore + 1);
@@ -200,6 +205,7 @@ Deno.test("Key rotation: a new key is fetched once per 30 s, and the last keys s
       const before = provider.jwksRequests;
       clock.advance(30_000);
       await verifier.verify(await provider.mint({}, { header: { kid: "unknown-again" } }));
+      await keys.settled();
       assertEquals(provider.jwksRequests, before + 1);
     });
 

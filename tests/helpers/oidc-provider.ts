@@ -63,6 +63,14 @@ export interface TestProvider {
   rotate(): Promise<void>;
   /** Stop answering (the provider is down); {@link TestProvider.rotate} brings it back. */
   stop(): Promise<void>;
+  /**
+   * Hang instead (a network partition): its address accepts connections and never answers,
+   * so every request to it waits for its own timeout. {@link TestProvider.rotate} brings it
+   * back and {@link TestProvider.stop} ends it; either closes the connections it held.
+   */
+  blackhole(): Promise<void>;
+  /** Connections the black hole accepted (and never answered) so far. */
+  readonly blackholed: number;
 }
 
 interface SigningKey {
@@ -94,6 +102,8 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
   let jwksRequests = 0;
   let server: http.Server | undefined;
   let port = 0;
+  let hole: { listener: Deno.Listener; held: Set<Deno.Conn>; accepting: Promise<void> } | undefined;
+  let blackholed = 0;
 
   const listen = async () => {
     const next = http.createServer();
@@ -137,7 +147,17 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     server = next;
   };
 
+  const closeHole = async () => {
+    const current = hole;
+    hole = undefined;
+    if (!current) return;
+    current.listener.close();
+    for (const conn of current.held) conn.close();
+    await current.accepting;
+  };
+
   const stop = async () => {
+    await closeHole();
     const current = server;
     server = undefined;
     if (!current) return;
@@ -205,5 +225,24 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       await listen();
     },
     stop,
+    async blackhole() {
+      await stop();
+      const listener = Deno.listen({ hostname: "127.0.0.1", port });
+      const held = new Set<Deno.Conn>();
+      const accepting = (async () => {
+        for (;;) {
+          try {
+            held.add(await listener.accept());
+            blackholed++;
+          } catch {
+            return; // closed
+          }
+        }
+      })();
+      hole = { listener, held, accepting };
+    },
+    get blackholed() {
+      return blackholed;
+    },
   };
 }

@@ -55,6 +55,8 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
   const { config, clock, keys } = options;
   const log = getAppLogger("oidc");
   const verifier = new OidcTokenVerifier(config, keys.resolver, clock, options.cacheSize);
+  // A key gone from the provider's set takes the verifications it vouched for with it.
+  keys.onKeysRemoved((change) => verifier.forgetRemovedKeys(change));
   return {
     method: "oidc",
     verifier,
@@ -103,6 +105,7 @@ export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Oidc
         // Names outside the vocabulary (`openid`) never match a route's scope.
         scopes: claims.scopes,
         credentialId: claims.tokenId,
+        provider: { issuer: claims.issuer, subject: claims.subject },
       };
     },
   };

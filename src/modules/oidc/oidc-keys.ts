@@ -3,8 +3,10 @@
  * `<issuer>/.well-known/openid-configuration` (its `jwks_uri`), fetched in the background and
  * kept in memory, so verifying a token never waits for the network. Startup does not depend on
  * the provider: a failed fetch is logged and retried with backoff; once keys are known, a failed
- * refresh keeps the last ones. A token signed with an unknown `kid` triggers at most one
- * refetch per {@link UNKNOWN_KID_REFETCH_MS} (key rotation without a restart).
+ * refresh keeps the last ones. A token signed with an unknown `kid` is refused at once and
+ * starts at most one background refetch per {@link UNKNOWN_KID_REFETCH_MS} (key rotation
+ * without a restart): a request never waits for the provider, so made-up `kid`s against a
+ * hanging provider cannot hold the admission slots other clients need.
  *
  * @module
  */
@@ -12,7 +14,7 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters
 import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 
-/** At most one refetch per this interval when a token names a key we do not have. */
+/** At most one background refetch per this interval when a token names a key we do not have. */
 export const UNKNOWN_KID_REFETCH_MS = 30_000;
 
 /** Keys are refreshed this often even when no unknown `kid` asks for it. */
@@ -36,6 +38,14 @@ export class NoProviderKeysError extends Error {
   constructor() {
     super("The identity provider's keys are not available");
   }
+}
+
+/** What a successful fetch changed: listeners drop what they trusted because of a key now gone. */
+export interface KeySetChange {
+  /** The `kid`s of the keys that left the set (or changed under the same `kid`). */
+  readonly removedKeyIds: ReadonlySet<string>;
+  /** How many keys of the previous set are gone, those without a `kid` included. */
+  readonly removedCount: number;
 }
 
 /** Options of {@link OidcKeyStore}. */
@@ -68,6 +78,11 @@ export class OidcKeyStore {
   readonly #timeoutMs: number;
   readonly #log = getAppLogger("oidc");
   #keys: LocalKeySet | undefined;
+  /** Each key of the current set as JSON, to tell which ones a refetch removed. */
+  #keyJson = new Map<string, string | undefined>();
+  readonly #listeners = new Set<(change: KeySetChange) => void>();
+  /** Aborted by {@link stop}: shutdown never waits for a hanging provider. */
+  #abort = new AbortController();
   #jwksUri: string | undefined;
   #lastFetchStartedAt = Number.NEGATIVE_INFINITY;
   #inflight: Promise<boolean> | undefined;
@@ -99,11 +114,22 @@ export class OidcKeyStore {
     void this.refresh().then((ok) => this.#schedule(ok));
   }
 
-  /** Stop the background refresh (at shutdown). */
+  /** Stop the background refresh (at shutdown) and abort a fetch under way. */
   stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#abort.abort();
+    this.#abort = new AbortController();
+  }
+
+  /**
+   * Call `listener` after each fetch that removed keys (not on the first load); returns the
+   * unsubscribe function.
+   */
+  onKeysRemoved(listener: (change: KeySetChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Resolves once the fetch under way (if any) settled; for tests and startup logs. */
@@ -120,37 +146,44 @@ export class OidcKeyStore {
     return this.#inflight;
   }
 
-  /** The key of a token's header; refetches once per 30 s when its `kid` is unknown. */
+  /**
+   * The key of a token's header, from the keys in memory only. An unknown `kid` throws at once
+   * (`JWKSNoMatchingKey`) and starts a background refetch, at most once per 30 s; the token
+   * verifies on a later request, once the refetch has its key.
+   */
   readonly resolver: KeyResolver = async (header) => {
     const keys = this.#keys;
     if (!keys) throw new NoProviderKeysError();
     try {
       return await keys(header);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
-      const now = this.#clock.now().getTime();
-      if (this.#inflight === undefined && now - this.#lastFetchStartedAt < UNKNOWN_KID_REFETCH_MS) {
-        throw error;
-      }
-      await this.refresh();
-      const fresh = this.#keys;
-      if (!fresh || fresh === keys) throw error;
-      return await fresh(header);
+      if (error instanceof errors.JWKSNoMatchingKey) this.#refetchInBackground();
+      throw error;
     }
   };
+
+  /** Refetch for an unknown `kid`, never awaited: throttled, and joined by nobody. */
+  #refetchInBackground(): void {
+    if (this.#stopped || this.#inflight !== undefined) return;
+    const now = this.#clock.now().getTime();
+    if (now - this.#lastFetchStartedAt < UNKNOWN_KID_REFETCH_MS) return;
+    void this.refresh();
+  }
 
   async #fetchKeys(): Promise<boolean> {
     this.#lastFetchStartedAt = this.#clock.now().getTime();
     this.#fetchCount++;
+    const signal = this.#abort.signal;
     try {
-      this.#jwksUri ??= await this.#discover();
-      const jwks = await this.#getJson(this.#jwksUri) as JSONWebKeySet;
+      this.#jwksUri ??= await this.#discover(signal);
+      const jwks = await this.#getJson(this.#jwksUri, signal) as JSONWebKeySet;
       // Throws on a malformed set; the previous keys stay.
       const keys = createLocalJWKSet(jwks);
       const count = Array.isArray(jwks.keys) ? jwks.keys.length : 0;
       if (count === 0) throw new Error("The key set has no keys");
       const first = this.#keys === undefined;
       this.#keys = keys;
+      this.#replaceKeyJson(jwks.keys);
       this.#log[first ? "info" : "debug"]("Loaded {count} signing keys of {issuer}", {
         count,
         issuer: this.#issuer,
@@ -159,6 +192,7 @@ export class OidcKeyStore {
     } catch (error) {
       // The discovery document may have moved the key set: look it up again next time.
       this.#jwksUri = undefined;
+      if (signal.aborted) return false; // stopped at shutdown: nothing to report
       this.#log.warning(
         this.#keys
           ? "Could not refresh the keys of {issuer}; the last ones stay in use: {reason}"
@@ -169,8 +203,31 @@ export class OidcKeyStore {
     }
   }
 
-  async #discover(): Promise<string> {
-    const metadata = await this.#getJson(discoveryUrl(this.#issuer)) as {
+  /** Remember the new set's keys and tell the listeners which of the previous ones are gone. */
+  #replaceKeyJson(keys: readonly JSONWebKeySet["keys"][number][]): void {
+    const previous = this.#keyJson;
+    const next = new Map<string, string | undefined>();
+    for (const key of keys) next.set(JSON.stringify(key), key.kid);
+    this.#keyJson = next;
+    const removedKeyIds = new Set<string>();
+    let removedCount = 0;
+    for (const [json, kid] of previous) {
+      if (next.has(json)) continue;
+      removedCount++;
+      if (kid !== undefined) removedKeyIds.add(kid);
+    }
+    if (removedCount === 0) return;
+    for (const listener of this.#listeners) {
+      try {
+        listener({ removedKeyIds, removedCount });
+      } catch (error) {
+        this.#log.error("A key-set listener failed: {error}", { error });
+      }
+    }
+  }
+
+  async #discover(signal: AbortSignal): Promise<string> {
+    const metadata = await this.#getJson(discoveryUrl(this.#issuer), signal) as {
       issuer?: unknown;
       jwks_uri?: unknown;
     };
@@ -183,11 +240,11 @@ export class OidcKeyStore {
     return metadata.jwks_uri;
   }
 
-  async #getJson(url: string): Promise<unknown> {
+  async #getJson(url: string, stopped: AbortSignal): Promise<unknown> {
     const res = await this.#fetch(url, {
       headers: { Accept: "application/json" },
       redirect: "error",
-      signal: AbortSignal.timeout(this.#timeoutMs),
+      signal: AbortSignal.any([stopped, AbortSignal.timeout(this.#timeoutMs)]),
     });
     if (!res.ok) {
       await res.body?.cancel();

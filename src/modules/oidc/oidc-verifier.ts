@@ -1,8 +1,10 @@
 /**
  * Verification of a provider's access tokens (signed JWTs): asymmetric algorithms only, `iss`
  * exactly the configured issuer, `aud` containing the configured audience, `exp`/`nbf`/`iat`
- * within the clock tolerance and a `sub`. What a verified token says (who, which role, which
- * scopes) is cached until it expires, so a token is verified once, not on every request.
+ * within the clock tolerance, a lifetime (`exp` − `iat`) of at most `OIDC_MAX_TOKEN_LIFETIME` and a
+ * `sub`. What a verified token says (who, which role, which scopes) is cached until it expires
+ * or for `OIDC_MAX_TOKEN_CACHE_TTL`, whichever comes first, and until its key leaves the
+ * provider's key set, so a token is verified once per period, not on every request.
  *
  * @module
  */
@@ -10,7 +12,11 @@ import { errors, type JWTPayload, jwtVerify } from "jose";
 import type { OidcConfig } from "@/config.ts";
 import type { RoleName } from "@/middleware/app-env.ts";
 import type { Clock } from "@/runtime/clock.ts";
-import { type KeyResolver, NoProviderKeysError } from "@/modules/oidc/oidc-keys.ts";
+import {
+  type KeyResolver,
+  type KeySetChange,
+  NoProviderKeysError,
+} from "@/modules/oidc/oidc-keys.ts";
 
 /**
  * The only algorithms accepted: `none` and every HMAC (HS*) are refused before any key is
@@ -41,7 +47,7 @@ export interface VerifiedToken {
   role: RoleName;
   /** Names in the token's `scope` (or `scp`) claim; undefined when it has none. */
   scopes: readonly string[] | undefined;
-  /** When the token expires (ms since the epoch); the cache entry dies with it. */
+  /** When the token expires (ms since the epoch); the cache entry dies with it at the latest. */
   expiresAtMs: number;
   /** The token's `jti` or `client_id`, for logs; never the token. */
   tokenId: string | undefined;
@@ -55,7 +61,17 @@ export type RejectionReason =
   | "unknown_key"
   | "expired"
   | "not_yet_valid"
+  | "lifetime"
   | "claims";
+
+/** A cached verification: the claims, until when they are trusted, and the key that signed them. */
+interface CachedToken {
+  token: VerifiedToken;
+  /** The earlier of `exp` and verification time + `OIDC_MAX_TOKEN_CACHE_TTL`. */
+  untilMs: number;
+  /** The `kid` of the token's header; undefined when it named none. */
+  keyId: string | undefined;
+}
 
 /** Outcome of {@link OidcTokenVerifier.verify}. */
 export type VerifyOutcome =
@@ -95,7 +111,7 @@ export class OidcTokenVerifier {
   readonly #resolveKey: KeyResolver;
   readonly #clock: Clock;
   readonly #cacheSize: number;
-  readonly #cache = new Map<string, VerifiedToken>();
+  readonly #cache = new Map<string, CachedToken>();
 
   constructor(
     config: OidcConfig,
@@ -115,6 +131,20 @@ export class OidcTokenVerifier {
   }
 
   /**
+   * Forget the verifications a removed key vouched for: those whose `kid` left the key set,
+   * and, when any key left, those of tokens that named no `kid` (which key verified them is not
+   * known). Their next request verifies again, against the keys as they are now.
+   */
+  forgetRemovedKeys(change: KeySetChange): void {
+    for (const [token, cached] of this.#cache) {
+      const gone = cached.keyId === undefined
+        ? change.removedCount > 0
+        : change.removedKeyIds.has(cached.keyId);
+      if (gone) this.#cache.delete(token);
+    }
+  }
+
+  /**
    * Verify `token`. Throws {@link NoProviderKeysError} when no key set was ever fetched (the
    * caller answers 503); every other failure is a rejection.
    */
@@ -122,7 +152,7 @@ export class OidcTokenVerifier {
     const now = this.#clock.now();
     const hit = this.#cache.get(token);
     if (hit) {
-      if (hit.expiresAtMs > now.getTime()) return { ok: true, token: hit, cached: true };
+      if (hit.untilMs > now.getTime()) return { ok: true, token: hit.token, cached: true };
       this.#cache.delete(token);
     }
     const options = {
@@ -134,8 +164,11 @@ export class OidcTokenVerifier {
       requiredClaims: ["sub", "exp"],
     };
     let payload: JWTPayload;
+    let keyId: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, this.#resolveKey, options));
+      const verified = await jwtVerify(token, this.#resolveKey, options);
+      payload = verified.payload;
+      keyId = verified.protectedHeader.kid;
     } catch (error) {
       if (error instanceof NoProviderKeysError) throw error;
       if (!(error instanceof errors.JWKSMultipleMatchingKeys)) {
@@ -146,10 +179,24 @@ export class OidcTokenVerifier {
       if (!verified.ok) return verified;
       payload = verified.payload;
     }
+    if (!this.#lifetimeWithin(payload, now)) return { ok: false, reason: "lifetime" };
     const verified = this.#read(payload, now);
     if (!verified) return { ok: false, reason: "claims" };
-    this.#remember(token, verified);
+    this.#remember(token, verified, keyId, now);
     return { ok: true, token: verified, cached: false };
+  }
+
+  /**
+   * Whether the token lives at most `OIDC_MAX_TOKEN_LIFETIME`: `exp` − `iat`, or `exp` − now
+   * (beyond the clock tolerance) for a token without `iat`. A correctly signed token that
+   * claims to live for centuries is refused rather than trusted for them.
+   */
+  #lifetimeWithin(payload: JWTPayload, now: Date): boolean {
+    const { exp, iat } = payload;
+    if (typeof exp !== "number") return true; // refused as "claims" below
+    const max = this.#config.maxTokenLifetimeMs;
+    if (typeof iat === "number") return (exp - iat) * 1000 <= max;
+    return exp * 1000 - now.getTime() <= max + this.#config.clockToleranceMs;
   }
 
   /** The claims this service uses, or undefined when one of them is unusable. */
@@ -179,13 +226,18 @@ export class OidcTokenVerifier {
     };
   }
 
-  #remember(token: string, verified: VerifiedToken): void {
+  #remember(token: string, verified: VerifiedToken, keyId: string | undefined, now: Date): void {
+    const untilMs = Math.min(
+      verified.expiresAtMs,
+      now.getTime() + this.#config.maxTokenCacheTtlMs,
+    );
+    if (untilMs <= now.getTime()) return; // OIDC_MAX_TOKEN_CACHE_TTL=0s: no cache
     if (this.#cache.size >= this.#cacheSize) {
       // Oldest first: Map iteration follows insertion order.
       const oldest = this.#cache.keys().next();
       if (!oldest.done) this.#cache.delete(oldest.value);
     }
-    this.#cache.set(token, verified);
+    this.#cache.set(token, { token: verified, untilMs, keyId });
   }
 }
 
