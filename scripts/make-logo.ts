@@ -1,5 +1,6 @@
 /**
- * Draws static/logo.png: three stacked "item" cards on a rounded square. Run it with
+ * Draws static/logo.png: three stacked "item" cards on a rounded square, and static/favicon.ico
+ * holding the same image. Run it with
  * `deno run --allow-write scripts/make-logo.ts`; the result is committed.
  *
  * @module
@@ -74,3 +75,22 @@ const png = new Uint8Array([
 ]);
 await Deno.writeFile(new URL("../static/logo.png", import.meta.url), png);
 console.log(`Wrote static/logo.png (${png.length} bytes)`);
+
+/** An ICO holding `image` (a PNG, as ICO allows since Windows Vista): what `/favicon.ico` serves. */
+function icoOf(image: Uint8Array, size: number): Uint8Array {
+  const ico = new Uint8Array(6 + 16 + image.length);
+  const view = new DataView(ico.buffer);
+  view.setUint16(2, 1, true); // type: icon
+  view.setUint16(4, 1, true); // one image
+  ico[6] = size % 256; // width (0 means 256)
+  ico[7] = size % 256; // height
+  view.setUint16(10, 1, true); // colour planes
+  view.setUint16(12, 32, true); // bits per pixel
+  view.setUint32(14, image.length, true);
+  view.setUint32(18, 6 + 16, true); // offset of the image
+  ico.set(image, 6 + 16);
+  return ico;
+}
+const ico = icoOf(png, SIZE);
+await Deno.writeFile(new URL("../static/favicon.ico", import.meta.url), ico);
+console.log(`Wrote static/favicon.ico (${ico.length} bytes)`);

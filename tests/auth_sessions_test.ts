@@ -68,6 +68,92 @@ for (const dialect of DIALECTS) {
     }
   });
 
+  Deno.test(`[${dialect}] POST /auth/token takes the refresh grant as a form or JSON, rotating and detecting reuse like /auth/refresh`, async (t) => {
+    const app = await createTestApp(dialect);
+    const form = (fields: Record<string, string>) =>
+      app.request("POST", "/auth/token", {
+        body: new URLSearchParams(fields).toString(),
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      });
+    try {
+      const user = await createUser(app);
+      let next!: Tokens;
+      await t.step("the form Scalar's Refresh button sends rotates the pair", async () => {
+        const res = await form({ grant_type: "refresh_token", refresh_token: user.refreshToken });
+        next = await expectJson(res, 200);
+        assertEquals(res.headers.get("cache-control"), "no-store");
+        assertEquals(next.user_id, user.id);
+        assertNotEquals(next.refresh_token, user.refreshToken);
+        assertEquals(await meStatus(app, user.token), 401);
+        assertEquals(await meStatus(app, next.access_token), 200);
+        assertEquals((await sessionsOf(app, next.access_token)).length, 1);
+      });
+      await t.step("JSON with grant_type=refresh_token rotates it again", async () => {
+        const res = await app.request("POST", "/auth/token", {
+          json: { grant_type: "refresh_token", refresh_token: next.refresh_token },
+        });
+        const again: Tokens = await expectJson(res, 200);
+        assertEquals(await meStatus(app, next.access_token), 401);
+        assertEquals(await meStatus(app, again.access_token), 200);
+        next = again;
+      });
+      let stale!: Tokens;
+      await t.step("client fields and scope beside the grant are ignored", async () => {
+        const res = await form({
+          grant_type: "refresh_token",
+          refresh_token: next.refresh_token,
+          client_id: "",
+          scope: "",
+        });
+        stale = next;
+        next = await expectJson(res, 200);
+        assertEquals(await meStatus(app, next.access_token), 200);
+      });
+      await t.step("presenting a rotated refresh token revokes the session", async () => {
+        const reuse = await form({
+          grant_type: "refresh_token",
+          refresh_token: stale.refresh_token,
+        });
+        const body = await expectProblem(reuse, 401);
+        assertEquals(body.detail, "Invalid or expired refresh token");
+        assertEquals(await meStatus(app, next.access_token), 401);
+        await expectProblem(await refresh(app, next.refresh_token), 401);
+      });
+      await t.step(
+        "an unknown refresh token is 401; a grant without its token is 422",
+        async () => {
+          await expectProblem(
+            await form({ grant_type: "refresh_token", refresh_token: "A".repeat(43) }),
+            401,
+          );
+          await expectProblem(await form({ grant_type: "refresh_token" }), 422);
+          await expectProblem(
+            await app.request("POST", "/auth/token", {
+              json: { refresh_token: next.refresh_token },
+            }),
+            422,
+          );
+          const mixed = await app.request("POST", "/auth/token", {
+            json: { grant_type: "refresh_token", refresh_token: "A".repeat(43), username: "admin" },
+          });
+          await expectProblem(mixed, 422);
+        },
+      );
+      await t.step("an unsupported grant_type is 422 naming the ones taken", async () => {
+        const body = await expectProblem(
+          await form({ grant_type: "client_credentials", client_id: "x" }),
+          422,
+        );
+        assertEquals(body.errors, [{
+          path: "body.grant_type",
+          message: 'Expected grant_type "password" (the default) or "refresh_token"',
+        }]);
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
   Deno.test(`[${dialect}] six concurrent refreshes with one token: exactly one 200, the rest 401`, async () => {
     const app = await createTestApp(dialect);
     try {

@@ -4,6 +4,7 @@ import { ConfigError, parseConfig } from "@/config.ts";
 Deno.test("parseConfig() applies the documented defaults in development", () => {
   const config = parseConfig({});
   assertEquals(config.env, "development");
+  assertEquals(config.http.host, "127.0.0.1");
   assertEquals(config.http.port, 8080);
   assertEquals(config.http.metricsPort, 8000);
   assertEquals(config.database.url, "sqlite:./data/items-api.db");
@@ -14,6 +15,24 @@ Deno.test("parseConfig() applies the documented defaults in development", () => 
   assertEquals(config.log.format, "pretty");
   assert(config.warnings.some((w) => w.includes("SECRET_KEY")));
   assert(Object.isFrozen(config) && Object.isFrozen(config.http));
+});
+
+Deno.test("parseConfig() listens on loopback unless in production or HOST is set", () => {
+  const host = (env: Record<string, string>) => parseConfig(env).http.host;
+  assertEquals(host({}), "127.0.0.1");
+  assertEquals(host({ APP_ENV: "development" }), "127.0.0.1");
+  assertEquals(host({ APP_ENV: "test" }), "127.0.0.1");
+  assertEquals(host({ APP_ENV: "development", HOST: "" }), "127.0.0.1");
+  assertEquals(host({ APP_ENV: "development", HOST: "0.0.0.0" }), "0.0.0.0");
+  assertEquals(host({ APP_ENV: "test", HOST: "::" }), "::");
+  const production = {
+    APP_ENV: "production",
+    DATABASE_URL: "mysql://u:p@db:3306/items",
+    SECRET_KEY: "k7Qp2vX9mZr4Tb8Ln3Wc6Yd1Hf5Js0Ga",
+    ADMIN_PASSWORD: "a-long-production-password",
+  };
+  assertEquals(host(production), "0.0.0.0");
+  assertEquals(host({ ...production, HOST: "10.0.0.5" }), "10.0.0.5");
 });
 
 Deno.test("parseConfig() parses durations, lists and booleans", () => {

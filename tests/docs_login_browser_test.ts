@@ -2,7 +2,8 @@
  * Docs that log in: in Debian's Chromium (headless, playwright-core), Swagger UI's "Authorize"
  * dialog takes a username and password (the OAuth 2 password flow on POST /auth/token), and
  * then "Try it out" on GET /items answers 200 with rows, sending no filter nobody typed; Scalar's
- * auth panel logs in the same way.
+ * auth panel logs in the same way, and its Refresh button renews the tokens (the refresh grant on
+ * the flow's refreshUrl, POST /auth/token). Swagger UI has no refresh button.
  * Screenshots land in tests/.artifacts/ (gitignored).
  */
 import { chromium } from "playwright-core";
@@ -28,7 +29,7 @@ if (missing) console.log(`Docs login browser test skipped: ${missing}`);
 
 Deno.test({
   name:
-    "[sqlite] the docs log in with a username and password: Swagger, then GET /items answers rows; Scalar",
+    "[sqlite] the docs log in with a username and password: Swagger, then GET /items answers rows; Scalar, then its Refresh button renews the tokens",
   ignore: missing !== undefined,
   async fn(t) {
     const app = await createTestApp("sqlite", { env: { DOCS_AUTH: "none" } });
@@ -131,6 +132,25 @@ Deno.test({
         assertEquals(form.get("grant_type"), "password");
         assertEquals(form.get("username"), TEST_ADMIN.username);
         await scalar.screenshot({ path: new URL("docs-scalar-login.png", ARTIFACTS).pathname });
+
+        // Refresh: the refresh grant on the flow's refreshUrl (POST /auth/token), with the
+        // refresh token of the login; the answer rotates the pair.
+        const issued = await login.json();
+        const [refreshed] = await Promise.all([
+          scalar.waitForResponse((r) =>
+            new URL(r.url()).pathname === "/auth/token" &&
+            new URLSearchParams(r.request().postData() ?? "").get("grant_type") === "refresh_token"
+          ),
+          scalar.getByRole("button", { name: "Refresh", exact: true }).first().click(),
+        ]);
+        const sentForm = new URLSearchParams(refreshed.request().postData() ?? "");
+        assertEquals(sentForm.get("refresh_token"), issued.refresh_token);
+        assertEquals(refreshed.status(), 200);
+        const rotated = await refreshed.json();
+        assert(rotated.refresh_token !== issued.refresh_token, "the refresh token rotated");
+        const me = await clientOf(app, rotated.access_token).auth.me.$get();
+        assertEquals((await expectJson(me, 200)).username, TEST_ADMIN.username);
+        await scalar.screenshot({ path: new URL("docs-scalar-refresh.png", ARTIFACTS).pathname });
         await scalar.close();
       });
       assertEquals(errors, [], "page errors");

@@ -7,7 +7,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { freePort, startServiceProcess } from "./helpers/process.ts";
-import { clickableUrl } from "@/runtime/listen-url.ts";
+import { clickableUrl, isLoopbackHost } from "@/runtime/listen-url.ts";
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -35,6 +35,8 @@ Deno.test("the development first screen shows clickable URLs, the docs and the a
         `API docs on ${base}/docs (Swagger UI: ${base}/docs/swagger)`,
         `Metrics on http://localhost:${metricsPort}/metrics`,
         "Development admin: admin",
+        // Which Argon2id runs the logins (the native binding where it loads, else Web Crypto).
+        "Password hashing: Argon2id on ",
       ]
     ) {
       assert(text.includes(line), `missing "${line}" in:\n${text}`);
@@ -50,12 +52,57 @@ Deno.test("the development first screen shows clickable URLs, the docs and the a
   }
 });
 
+Deno.test("in development the service listens on loopback unless HOST says otherwise, and says so", async () => {
+  const service = await startServiceProcess({
+    APP_ENV: "development",
+    LOG_FORMAT: "pretty",
+    HOST: "", // unset: the development default
+    METRICS_PORT: String(freePort()),
+    DATABASE_URL: "sqlite::memory:",
+  });
+  try {
+    for (let i = 0; i < 100 && !service.output().includes("Development admin"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const text = service.output().replace(ANSI, "");
+    const line = `Listening on http://127.0.0.1:${service.port} (sqlite, started in `;
+    assert(text.includes(line), `missing "${line}" in:\n${text}`);
+    assert(text.includes("this machine only, HOST=0.0.0.0 exposes it)"), text);
+    assert(text.includes("Metrics on http://127.0.0.1:"), "metrics share the host default");
+    // Another address of this machine is refused (when it has one).
+    const other = Deno.networkInterfaces().find((i) =>
+      i.family === "IPv4" && !isLoopbackHost(i.address)
+    );
+    if (other) {
+      let connected = false;
+      try {
+        (await Deno.connect({ hostname: other.address, port: service.port })).close();
+        connected = true;
+      } catch {
+        // refused: nothing listens there
+      }
+      assertEquals(connected, false, `reachable on ${other.address}`);
+    }
+  } finally {
+    await service.stop();
+  }
+});
+
 Deno.test("clickableUrl() turns wildcard addresses into localhost and brackets IPv6", () => {
   assertEquals(clickableUrl("0.0.0.0", 8080), "http://localhost:8080");
   assertEquals(clickableUrl("::", 8080), "http://localhost:8080");
   assertEquals(clickableUrl("127.0.0.1", 80), "http://127.0.0.1:80");
   assertEquals(clickableUrl("::1", 8080), "http://[::1]:8080");
   assertEquals(clickableUrl("api.internal", 8080), "http://api.internal:8080");
+});
+
+Deno.test("isLoopbackHost() knows 127.0.0.0/8, ::1 and localhost", () => {
+  for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) {
+    assert(isLoopbackHost(host), host);
+  }
+  for (const host of ["0.0.0.0", "::", "10.0.0.1", "api.internal", "128.0.0.1"]) {
+    assert(!isLoopbackHost(host), host);
+  }
 });
 
 Deno.test("every locked npm package with lifecycle scripts is allowed or denied in deno.json", async () => {

@@ -1,8 +1,9 @@
 /**
  * http/items-api.http, the REST-client collection, run whole with httpyac (pinned, from npm)
- * against the service started as a child process: every request answers the status listed
- * here, and every operation of the OpenAPI document has a request, so the collection cannot
- * rot while the API changes.
+ * against the service started as a child process, in place and through the documented
+ * override (`--env local --var baseUrl=…`): every request answers the status listed here, and
+ * every operation of the OpenAPI document has a request, so the collection cannot rot while the
+ * API changes.
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { TEST_ADMIN } from "./helpers/app.ts";
@@ -14,6 +15,11 @@ import { OPERATION_METHODS } from "@/modules/docs/openapi-document.ts";
 const HTTPYAC = "httpyac@6.16.7";
 
 const COLLECTION = new URL("../http/items-api.http", import.meta.url);
+const ENVIRONMENTS = new URL("../http/http-client.env.json", import.meta.url);
+const REPO = new URL("..", import.meta.url);
+
+/** What the user may set from outside the file (an environment, `--var`). */
+const SETTINGS = ["baseUrl", "username", "password"];
 
 /** The status each request of the collection answers when it runs top to bottom. */
 const EXPECTED: Record<string, number | "skipped"> = {
@@ -35,6 +41,7 @@ const EXPECTED: Record<string, number | "skipped"> = {
   createVersion: 201,
   createVersionJetBrains: 201,
   updateVersion: 200,
+  getVersion: 200,
   createUser: 201,
   createUserJetBrains: 201,
   listUsers: 200,
@@ -47,6 +54,7 @@ const EXPECTED: Record<string, number | "skipped"> = {
   getItem: 200,
   updateItem: 200,
   deleteItem: 204,
+  listAuditEvents: 200,
   // REST Client syntax httpyac does not read; its JetBrains twin runs instead.
   refresh: "skipped",
   refreshJetBrains: 200,
@@ -72,17 +80,6 @@ function requestsOf(text: string): Request[] {
   return out;
 }
 
-/** The collection with its base URL and credentials set (what a user edits at its top). */
-function configured(text: string, vars: Record<string, string>): string {
-  let out = text;
-  for (const [name, value] of Object.entries(vars)) {
-    const line = new RegExp(`^@${name} = .*$`, "m");
-    assert(line.test(out), `the collection defines no @${name}`);
-    out = out.replace(line, `@${name} = ${value}`);
-  }
-  return out;
-}
-
 Deno.test("http/items-api.http names every request, covers every operation, and captures what it uses", async (t) => {
   const text = await Deno.readTextFile(COLLECTION);
   const requests = requestsOf(text);
@@ -93,14 +90,26 @@ Deno.test("http/items-api.http names every request, covers every operation, and 
     assertEquals(names.sort(), Object.keys(EXPECTED).sort());
   });
 
-  await t.step("base URL and credentials are variables", () => {
-    for (const name of ["baseUrl", "username", "password"]) {
-      assert(new RegExp(`^@${name} = \\S+`, "m").test(text), `@${name}`);
-    }
-    for (const request of requests) {
-      assert(request.url.startsWith("{{baseUrl}}/"), `${request.name}: ${request.url}`);
-    }
-  });
+  await t.step(
+    "base URL and credentials come from the `local` environment, not the file",
+    async () => {
+      // A value set in the file would beat httpyac's --var (and REST Client's environments), so
+      // the documented override would be ignored.
+      for (const name of SETTINGS) {
+        assert(!new RegExp(`^\\s*@${name}\\s*:?=`, "m").test(text), `the file sets @${name}`);
+        assert(text.includes(`{{${name}}}`), `{{${name}}} is unused`);
+      }
+      const environments = JSON.parse(await Deno.readTextFile(ENVIRONMENTS));
+      assertEquals(environments.local, {
+        baseUrl: "http://localhost:8080",
+        username: "admin",
+        password: "admin",
+      });
+      for (const request of requests) {
+        assert(request.url.startsWith("{{baseUrl}}/"), `${request.name}: ${request.url}`);
+      }
+    },
+  );
 
   await t.step("every REST Client capture reads a request of the collection", () => {
     const code = text.split("\n").filter((line) => !line.startsWith("#")).join("\n");
@@ -139,23 +148,23 @@ Deno.test("httpyac runs http/items-api.http against a live instance with the exp
   const service = await startServiceProcess({ DATABASE_URL: "sqlite::memory:" });
   const dir = await Deno.makeTempDir({ prefix: "items-api-http-" });
   try {
-    const text = configured(await Deno.readTextFile(COLLECTION), {
+    // The file as it is in the repository, through the override its header documents.
+    const overrides = {
       baseUrl: service.baseUrl,
       username: TEST_ADMIN.username,
       password: TEST_ADMIN.password,
-    });
-    await Deno.writeTextFile(`${dir}/items-api.http`, text);
-    // httpyac only sends files below its working directory.
+    };
     // Into a file: Node cuts a piped stdout at 64 KiB when the process exits.
     const { code, output } = await runTool(
       "bash",
       [
         "-c",
-        '"$0" "$@" > report.json',
+        '"$0" "$@" > "$REPORT"',
         tools.bin("httpyac"),
-        ...["send", "--all", "items-api.http", "--json", "--no-color"],
+        ...["send", "--all", "http/items-api.http", "--env", "local", "--json", "--no-color"],
+        ...Object.entries(overrides).flatMap(([name, value]) => ["--var", `${name}=${value}`]),
       ],
-      { cwd: dir },
+      { cwd: REPO.pathname, env: { REPORT: `${dir}/report.json` } },
     );
     const printed = await Deno.readTextFile(`${dir}/report.json`);
     const start = printed.indexOf("{");

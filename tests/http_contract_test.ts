@@ -180,7 +180,7 @@ for (const dialect of DIALECTS) {
     }
   });
 
-  Deno.test(`[${dialect}] GET / redirects to /docs and static files are served`, async () => {
+  Deno.test(`[${dialect}] GET / redirects to /docs and static files, favicon.ico included, are served`, async () => {
     const app = await appWithTestRoutes(dialect);
     try {
       const root = await app.request("GET", "/");
@@ -191,6 +191,13 @@ for (const dialect of DIALECTS) {
       assertEquals(logo.headers.get("content-type"), "image/png");
       const bytes = new Uint8Array(await logo.arrayBuffer());
       assertEquals(Array.from(bytes.slice(1, 4)), [0x50, 0x4e, 0x47]);
+      // What every browser asks for first: the logo, as an icon (an ICO holding the PNG).
+      const favicon = await app.request("GET", "/favicon.ico");
+      assertEquals(favicon.status, 200);
+      assertEquals(favicon.headers.get("content-type"), "image/x-icon");
+      const icon = new Uint8Array(await favicon.arrayBuffer());
+      assertEquals(Array.from(icon.slice(0, 6)), [0, 0, 1, 0, 1, 0], "ICO header, one image");
+      assertEquals(Array.from(icon.slice(22)), Array.from(bytes), "the logo inside");
       await expectProblem(await app.request("GET", "/../deno.json"), 404);
     } finally {
       await app.close();

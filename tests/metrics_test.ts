@@ -1,4 +1,4 @@
-import { createMetrics } from "@/runtime/metrics.ts";
+import { API_KEY_SERIES_MAX, createMetrics } from "@/runtime/metrics.ts";
 import { metricsHandler } from "@/runtime/metrics-server.ts";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { createTestApp, expectProblem, TEST_ADMIN } from "./helpers/app.ts";
@@ -121,6 +121,37 @@ for (const dialect of DIALECTS) {
     }
   });
 }
+
+Deno.test("api_key_requests_total keeps a series for the first keys only and counts the rest as other", async () => {
+  const metrics = createMetrics({ version: "test", apiKeySeriesMax: 3 });
+  const series = async () =>
+    Object.fromEntries(
+      (await metrics.render()).split("\n")
+        .map((line) => /^api_key_requests_total\{key_id="([^"]+)"\} (\d+)$/.exec(line))
+        .filter((match) => match !== null)
+        .map((match) => [match![1]!, Number(match![2])]),
+    );
+  for (const keyId of [1, 2, 3, 4, 5, 1, 5]) metrics.countApiKeyRequest(keyId);
+  assertEquals(await series(), { "1": 2, "2": 1, "3": 1, other: 3 });
+  // A revoked key frees its place: the next new key gets its own series.
+  metrics.forgetApiKey(2);
+  metrics.forgetApiKey(99); // never counted: nothing to drop
+  metrics.countApiKeyRequest(6);
+  metrics.countApiKeyRequest(7);
+  assertEquals(await series(), { "1": 2, "3": 1, "6": 1, other: 4 });
+
+  // The default bound: 1 000 keys make at most API_KEY_SERIES_MAX + 1 series.
+  const many = createMetrics({ version: "test" });
+  for (let keyId = 1; keyId <= 1000; keyId++) many.countApiKeyRequest(keyId);
+  const lines = (await many.render()).split("\n").filter((l) =>
+    l.startsWith("api_key_requests_total{")
+  );
+  assertEquals(lines.length, API_KEY_SERIES_MAX + 1);
+  assertStringIncludes(
+    lines.join("\n"),
+    `api_key_requests_total{key_id="other"} ${1000 - API_KEY_SERIES_MAX}`,
+  );
+});
 
 Deno.test("GET /metrics is not served on the API port", async () => {
   const t = await createTestApp("sqlite");

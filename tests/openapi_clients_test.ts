@@ -357,6 +357,9 @@ Deno.test("the OpenAPI document gives generated clients what the service really 
       assert(oauth, "no OAuth 2 scheme with a password flow");
       const [oauthName, scheme] = oauth;
       assertEquals(scheme.flows.password.tokenUrl, "/auth/token");
+      // Scalar's Refresh button posts the refresh grant here (RFC 6749 section 6).
+      assertEquals(scheme.flows.password.refreshUrl, "/auth/token");
+      assert(!/RFC ?8725|no `refreshUrl`/.test(scheme.description), scheme.description);
       const findings = new Findings();
       for (const { name, op } of operations) {
         for (const requirement of op.security ?? []) {
@@ -389,7 +392,18 @@ Deno.test("the OpenAPI document gives generated clients what the service really 
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
       });
       assertEquals(res.status, 200);
-      assertEquals((await res.json()).token_type, "bearer");
+      const tokens = await res.json();
+      assertEquals(tokens.token_type, "bearer");
+      // What Scalar's Refresh button sends to the refreshUrl.
+      const refreshed = await app.request("POST", scheme.flows.password.refreshUrl, {
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: tokens.refresh_token,
+        }).toString(),
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      });
+      assertEquals(refreshed.status, 200);
+      assert((await refreshed.json()).refresh_token !== tokens.refresh_token, "rotated");
     });
   } finally {
     await app.close();

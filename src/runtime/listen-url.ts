@@ -24,3 +24,12 @@ export function clickableUrl(hostname: string, port: number): string {
     : hostname;
   return `http://${host}:${port}`;
 }
+
+/**
+ * Whether a listener bound to `hostname` is reachable from this machine only (`127.0.0.0/8`,
+ * `::1`, `localhost`).
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const bare = hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}

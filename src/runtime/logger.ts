@@ -76,7 +76,22 @@ export interface AccessLogRecord {
   api_key_id?: number;
 }
 
-const ACCESS_LOG_MESSAGE = "{method} {route} {status} {duration_ms}ms";
+/**
+ * The access log's message, plain text: `POST /items 201 3.2ms` (the values also stand as
+ * properties of the line). Not a template with placeholders: LogTape's JSON formatter renders
+ * string values quoted, which made the message `"\"POST\" \"/items\" 201 3.2ms"`.
+ */
+export function accessLogMessage(r: AccessLogRecord): string {
+  return `${r.method} ${r.route} ${r.status} ${r.duration_ms}ms`;
+}
+
+/**
+ * `text` as a LogTape message template that renders to itself: with a `{` in it, `{` and `}`
+ * doubled (LogTape takes a template without `{` as it is, `}}` included).
+ */
+function literalTemplate(text: string): string {
+  return text.includes("{") ? text.replaceAll("{", "{{").replaceAll("}", "}}") : text;
+}
 
 let fastAccessLog: ((record: AccessLogRecord) => void) | undefined;
 
@@ -93,17 +108,24 @@ let fastAccessLog: ((record: AccessLogRecord) => void) | undefined;
  * ```
  */
 export function logAccess(logger: Logger, record: AccessLogRecord): void {
-  if (record.status >= 500) logger.error(ACCESS_LOG_MESSAGE, { ...record });
-  else if (fastAccessLog) fastAccessLog(record);
-  else logger.info(ACCESS_LOG_MESSAGE, { ...record });
+  if (record.status >= 500) {
+    logger.error(literalTemplate(accessLogMessage(record)), { ...record });
+  } else if (fastAccessLog) fastAccessLog(record);
+  else logger.info(literalTemplate(accessLogMessage(record)), { ...record });
 }
 
 /** Printable ASCII but the quote and the backslash: text JSON writes as it is, in quotes. */
 const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/** `JSON.stringify(text)`, without its cost for the usual plain text. */
+/** U+007F to U+009F, which LogTape's JSON formatter writes as `\u` escapes. */
+const JSON_CONTROL = /[\u007f-\u009f]/g;
+
+/** `JSON.stringify(text)` as LogTape writes it, without its cost for the usual plain text. */
 function jsonString(text: string): string {
-  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text);
+  return PLAIN_JSON_TEXT.test(text) ? `"${text}"` : JSON.stringify(text).replace(
+    JSON_CONTROL,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** `JSON.stringify(value)` of a finite number or null. */
@@ -138,12 +160,7 @@ function isoTimestamp(ms: number): string {
 export function formatAccessLogLine(r: AccessLogRecord, timestamp: number): string {
   const status = jsonNumber(r.status);
   const duration = jsonNumber(r.duration_ms);
-  // The rendered message quotes its string values: `"GET" "/livez" 200 0.31ms`.
-  const message = PLAIN_JSON_TEXT.test(r.method) && PLAIN_JSON_TEXT.test(r.route)
-    ? `"\\"${r.method}\\" \\"${r.route}\\" ${status} ${duration}ms"`
-    : JSON.stringify(
-      `${JSON.stringify(r.method)} ${JSON.stringify(r.route)} ${status} ${duration}ms`,
-    );
+  const message = jsonString(accessLogMessage(r));
   return `{"@timestamp":"${isoTimestamp(timestamp)}","level":"INFO","message":${message}` +
     `,"logger":"${LOG_CATEGORY}.http","method":${jsonString(r.method)}` +
     `,"route":${jsonString(r.route)},"status":${status},"duration_ms":${duration}` +

@@ -19,7 +19,15 @@ export const MYSQL_SERVER_URL = Deno.env.get("TEST_MYSQL_URL") || undefined;
 /** The dialects this run covers. */
 export const DIALECTS: readonly Dialect[] = MYSQL_SERVER_URL ? ["sqlite", "mysql"] : ["sqlite"];
 
-if (!MYSQL_SERVER_URL) {
+/**
+ * Set in the environment once the skip notice is printed: every test file of a `deno test` run
+ * loads this module in its own isolate, but they share the process and its environment, so the
+ * run prints the notice once instead of once per file.
+ */
+const NOTICE_PRINTED = "ITEMS_API_TEST_MYSQL_NOTICE_PRINTED";
+
+if (!MYSQL_SERVER_URL && !Deno.env.get(NOTICE_PRINTED)) {
+  Deno.env.set(NOTICE_PRINTED, "1");
   console.log("MySQL tests skipped: set TEST_MYSQL_URL=mysql://root@127.0.0.1:3306 to run them");
 }
 

@@ -18,7 +18,7 @@ import { API_KEY_PATTERN } from "@/modules/api-keys/api-keys.service.ts";
 /** Options of {@link createApiKeyAuthenticator}. */
 export interface ApiKeyAuthenticatorOptions {
   clock: Clock;
-  metrics: Pick<Metrics, "apiKeyRequests">;
+  metrics: Pick<Metrics, "countApiKeyRequest">;
 }
 
 /** The authenticator of API keys; goes before the session one (which takes 43-character tokens). */
@@ -41,7 +41,7 @@ export function createApiKeyAuthenticator(
         (error) =>
           log.warning("Could not record API key use: {error}", { api_key_id: found.id, error }),
       );
-      metrics.apiKeyRequests.inc({ key_id: String(found.id) });
+      metrics.countApiKeyRequest(found.id);
       return {
         user: found.user,
         method: "api_key",

@@ -3,11 +3,11 @@ import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { defineRoute } from "@/http/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
 import {
-  LoginFormSchema,
-  LoginJsonSchema,
   RefreshRequestSchema,
   SessionIdParamsSchema,
   SessionSchema,
+  TokenFormSchema,
+  TokenJsonSchema,
   TokenResponseSchema,
 } from "@/modules/auth/auth.schemas.ts";
 
@@ -20,24 +20,29 @@ export const login = defineRoute({
   path: "/auth/token",
   security: [], // public
   tags,
-  summary: "Log in: exchange a username and password for tokens",
+  summary: "Log in (password grant) or rotate tokens (refresh grant)",
   description:
-    "Takes JSON `{username, password}` or an OAuth 2 password-grant form (`grant_type=password`). " +
-    "Opens a session (one per device); beyond MAX_SESSIONS_PER_USER the oldest is evicted. " +
-    "Unknown users, wrong passwords and deactivated users get the same 401 in similar time.",
+    "The OAuth 2 token endpoint. **Password grant:** JSON `{username, password}` or a form " +
+    "`grant_type=password&username=…&password=…` opens a session (one per device); beyond " +
+    "MAX_SESSIONS_PER_USER the oldest is evicted. Unknown users, wrong passwords and " +
+    "deactivated users get the same 401 in similar time. **Refresh grant** (RFC 6749 §6, what " +
+    "the docs' Refresh button sends): a form `grant_type=refresh_token&refresh_token=…` or JSON " +
+    '`{"grant_type": "refresh_token", "refresh_token": "…"}` does what `POST /auth/refresh` ' +
+    "does: a new access and refresh token, the old pair stops working, and presenting a " +
+    "refresh token that was already rotated revokes its session.",
   request: {
     body: {
       // Either media type; without a body the handler answers 422 (see defineRoute).
       required: true,
-      description: "Credentials, as JSON or as a form",
+      description: "A password grant or a refresh grant, as JSON or as a form",
       content: {
-        "application/json": { schema: LoginJsonSchema },
-        "application/x-www-form-urlencoded": { schema: LoginFormSchema },
+        "application/json": { schema: TokenJsonSchema },
+        "application/x-www-form-urlencoded": { schema: TokenFormSchema },
       },
     },
   },
   responses: {
-    200: jsonContent(TokenResponseSchema, "A new session's tokens"),
+    200: jsonContent(TokenResponseSchema, "A new session's tokens, or the session's new tokens"),
     ...problemResponses(400, 401, 413, 415, 422),
   },
 });

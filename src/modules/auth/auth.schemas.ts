@@ -9,7 +9,23 @@ const LoginPasswordSchema = z.string().min(1).max(PASSWORD_MAX_LENGTH).openapi({
 });
 const LoginUsernameSchema = z.string().min(1).max(64).openapi({ example: "alice" });
 
+const RefreshTokenSchema = z.string().min(1).max(256).openapi({
+  example: "3q2-7wEAAAAA9J0t2y3z0vX1u5mH8kVqZr6c4bN1aLs",
+});
+/** What OAuth clients add to a token request; taken and ignored (as the reference app did). */
+const OAUTH_CLIENT_FIELDS = {
+  scope: z.string().max(1024).optional(),
+  client_id: z.string().max(255).optional(),
+  client_secret: z.string().max(255).optional(),
+};
+const GRANT_TYPES_MESSAGE = 'Expected grant_type "password" (the default) or "refresh_token"';
+/** A discriminated union's "no option matched" names the grant types it takes. */
+const grantTypeError = (issue: { code?: string }) =>
+  issue.code === "invalid_union" ? GRANT_TYPES_MESSAGE : undefined;
+
+/** Password grant as JSON: `{username, password}` (`grant_type` may be left out). */
 export const LoginJsonSchema = z.strictObject({
+  grant_type: z.literal("password").optional().openapi({ example: "password" }),
   username: LoginUsernameSchema,
   password: LoginPasswordSchema,
 }).openapi("LoginRequest");
@@ -19,15 +35,41 @@ export const LoginFormSchema = z.strictObject({
   grant_type: z.literal("password").optional().openapi({ example: "password" }),
   username: LoginUsernameSchema,
   password: LoginPasswordSchema,
-  scope: z.string().max(1024).optional(),
-  client_id: z.string().max(255).optional(),
-  client_secret: z.string().max(255).optional(),
+  ...OAUTH_CLIENT_FIELDS,
 }).openapi("LoginForm");
 
+/** Refresh grant as JSON (RFC 6749 §6): the `POST /auth/refresh` operation on the token URL. */
+export const RefreshGrantJsonSchema = z.strictObject({
+  grant_type: z.literal("refresh_token").openapi({ example: "refresh_token" }),
+  refresh_token: RefreshTokenSchema,
+}).openapi("RefreshGrantRequest");
+
+/** Refresh grant form (RFC 6749 §6), as Scalar's Refresh button sends it. */
+export const RefreshGrantFormSchema = z.strictObject({
+  grant_type: z.literal("refresh_token").openapi({ example: "refresh_token" }),
+  refresh_token: RefreshTokenSchema,
+  ...OAUTH_CLIENT_FIELDS,
+}).openapi("RefreshGrantForm");
+
+/**
+ * `POST /auth/token` as JSON: the password grant or the refresh grant, by `grant_type`. The
+ * document shows it as a plain `oneOf` (see `dropOptionalDiscriminators`).
+ */
+export const TokenJsonSchema = z.discriminatedUnion(
+  "grant_type",
+  [LoginJsonSchema, RefreshGrantJsonSchema],
+  { error: grantTypeError },
+);
+
+/** `POST /auth/token` as a form: the password grant or the refresh grant, by `grant_type`. */
+export const TokenFormSchema = z.discriminatedUnion(
+  "grant_type",
+  [LoginFormSchema, RefreshGrantFormSchema],
+  { error: grantTypeError },
+);
+
 export const RefreshRequestSchema = z.strictObject({
-  refresh_token: z.string().min(1).max(256).openapi({
-    example: "3q2-7wEAAAAA9J0t2y3z0vX1u5mH8kVqZr6c4bN1aLs",
-  }),
+  refresh_token: RefreshTokenSchema,
 }).openapi("RefreshRequest");
 
 export const TokenResponseSchema = z.object({
