@@ -56,7 +56,15 @@ import {
 } from "./service.ts";
 
 /** The requests callgrind measures. */
-export type CallgrindCaseName = "GET /livez" | "GET /items/{id}";
+export type CallgrindCaseName =
+  | "GET /livez"
+  | "GET /items/{id}"
+  | "GET /items/{id} If-None-Match"
+  | "POST /items"
+  | "POST /items Idempotency-Key";
+
+/** The cases run unless BENCH_CALLGRIND_CASES names others (the older checkouts have these). */
+export const DEFAULT_CASES: readonly CallgrindCaseName[] = ["GET /livez", "GET /items/{id}"];
 
 /** What {@link countWithCallgrind} needs: a migrated, seeded database and session tokens. */
 export interface CallgrindOptions {
@@ -112,25 +120,44 @@ export async function valgrindAvailable(): Promise<boolean> {
 
 interface Case {
   name: CallgrindCaseName;
-  /** Path and headers of the `i`th request. */
-  request(i: number): { path: string; headers?: Record<string, string> };
+  /** Path, headers and (for a POST) body of the `i`th request. */
+  request(i: number): { path: string; headers?: Record<string, string>; json?: unknown };
+  /** The status every request answers (200 unless said). */
+  status?: number;
 }
 
 function defineCases(o: CallgrindOptions): Case[] {
   const tokens = o.tokens.slice(0, SESSIONS);
   const span = o.itemMax - o.itemMin + 1;
+  const auth = (i: number) => ({ Authorization: `Bearer ${tokens[i % tokens.length]}` });
+  // A stride prime to the id range visits every item once before repeating.
+  const item = (i: number) => `/items/${o.itemMin + (i * 7919) % span}`;
+  const run = crypto.randomUUID().slice(0, 8);
   const all: Case[] = [
     { name: "GET /livez", request: () => ({ path: "/livez" }) },
+    { name: "GET /items/{id}", request: (i) => ({ path: item(i), headers: auth(i) }) },
     {
-      name: "GET /items/{id}",
-      // A stride prime to the id range visits every item once before repeating.
+      // A tag that never matches: the check's whole cost, and the full 200 answer.
+      name: "GET /items/{id} If-None-Match",
+      request: (i) => ({ path: item(i), headers: { ...auth(i), "If-None-Match": '"stale"' } }),
+    },
+    {
+      name: "POST /items",
+      status: 201,
+      request: (i) => ({ path: "/items", headers: auth(i), json: { name: `bench ${run} ${i}` } }),
+    },
+    {
+      name: "POST /items Idempotency-Key",
+      status: 201,
       request: (i) => ({
-        path: `/items/${o.itemMin + (i * 7919) % span}`,
-        headers: { Authorization: `Bearer ${tokens[i % tokens.length]}` },
+        path: "/items",
+        headers: { ...auth(i), "Idempotency-Key": `bench-${run}-${i}` },
+        json: { name: `bench keyed ${run} ${i}` },
       }),
     },
   ];
-  return all.filter((c) => !o.cases || o.cases.includes(c.name));
+  const wanted = o.cases ?? DEFAULT_CASES;
+  return all.filter((c) => wanted.includes(c.name));
 }
 
 /**
@@ -189,10 +216,19 @@ export async function countWithCallgrind(o: CallgrindOptions): Promise<Instructi
   const client = Deno.createHttpClient({});
   const send = async (c: Case, from: number, count: number) => {
     for (let i = from; i < from + count; i++) {
-      const { path, headers } = c.request(i);
-      const res = await fetch(`${child.baseUrl}${path}`, { headers, client });
+      const { path, headers, json } = c.request(i);
+      const res = await fetch(`${child.baseUrl}${path}`, {
+        client,
+        ...json === undefined ? { headers } : {
+          method: "POST",
+          headers: { ...headers, "Content-Type": "application/json" },
+          body: JSON.stringify(json),
+        },
+      });
       const body = await res.text();
-      if (res.status !== 200) throw new Error(`${c.name}: ${path} answered ${res.status} ${body}`);
+      if (res.status !== (c.status ?? 200)) {
+        throw new Error(`${c.name}: ${path} answered ${res.status} ${body}`);
+      }
     }
   };
   try {
@@ -270,7 +306,7 @@ async function gitCommit(dir: string): Promise<string | null> {
   return out?.success ? new TextDecoder().decode(out.stdout).trim() : null;
 }
 
-/** BENCH_CALLGRIND_CASES: a comma list of case names (default: every case). */
+/** BENCH_CALLGRIND_CASES: a comma list of case names (default: {@link DEFAULT_CASES}). */
 function casesFromEnv(): CallgrindCaseName[] | undefined {
   const names = Deno.env.get("BENCH_CALLGRIND_CASES");
   if (!names) return undefined;

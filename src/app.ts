@@ -35,6 +35,7 @@ import { BEARER_SCHEME_NAME } from "@/middleware/authenticate.ts";
 import { bearerAuth } from "@/middleware/bearer-auth.ts";
 import { cors } from "@/middleware/cors.ts";
 import { rejectWhileDraining } from "@/middleware/drain.ts";
+import { idempotency } from "@/middleware/idempotency.ts";
 import { queryBudget } from "@/middleware/query-budget.ts";
 import { createThrottles } from "@/middleware/rate-limit.ts";
 import { requestContext } from "@/middleware/request-context.ts";
@@ -281,6 +282,11 @@ export function createModuleDeps(
         limitBytes: deps.config.http.bodyLimitBytes,
         trackUpload: (upload) => deps.lifecycle.trackUpload(upload),
       },
+      idempotency: idempotency({
+        clock: deps.clock,
+        ttlMs: deps.config.http.idempotencyTtlMs,
+        abandonAfterMs: 2 * deps.config.http.requestTimeoutMs,
+      }),
     },
   };
 }

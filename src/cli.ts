@@ -137,6 +137,15 @@ const COMMANDS: Record<string, Command> = {
     const config = await prepare();
     const service = await startService(config);
     await service.finished;
+    const signal = service.stopSignal;
+    if (signal && config.http.exitBySignal) {
+      // EXIT_BY_SIGNAL (deno task dev): under `deno run --watch` the watcher shares this
+      // process and outlives an exit, so end by the signal itself, its default action restored.
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the log's last batch
+      service.releaseSignals();
+      Deno.kill(Deno.pid, signal);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
     return 0;
   },
   migrate: async (args) => {
@@ -183,7 +192,10 @@ const COMMANDS: Record<string, Command> = {
     parseFlags(args, {});
     const deps = await createCommandDeps(await prepare());
     try {
-      const result = await runTokenPurge(deps);
+      const result = await runTokenPurge({
+        ...deps,
+        auditRetentionMs: deps.config.auditRetentionMs,
+      });
       console.log(
         result.ran
           ? `Deleted ${result.deleted} expired session(s)`

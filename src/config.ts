@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { parseEnv } from "node:util";
 import { z } from "zod";
 import { parseDuration } from "@/runtime/duration.ts";
+import type { PasswordHasherSetting } from "@/runtime/password-backends.ts";
 import { lowEntropyReason } from "@/runtime/secret-strength.ts";
 import { TrustedProxies } from "@/runtime/trusted-proxies.ts";
 
@@ -21,12 +23,23 @@ const DEV_ADMIN_PASSWORD = "admin";
 export interface Config {
   readonly env: AppEnvironment;
   readonly http: {
+    /** The API and metrics listeners' address (HOST): loopback unless production or set. */
     readonly host: string;
     readonly port: number;
     readonly metricsPort: number;
     readonly bodyLimitBytes: number;
+    /** Writes (PATCH, DELETE) without `If-Match` are refused with 428 (REQUIRE_IF_MATCH). */
+    readonly requireIfMatch: boolean;
+    /** How long a create's answer is kept for a repeat with its `Idempotency-Key`. */
+    readonly idempotencyTtlMs: number;
     readonly requestTimeoutMs: number;
     readonly shutdownTimeoutMs: number;
+    /**
+     * After a graceful shutdown on SIGTERM/SIGINT, end the process by that signal instead of
+     * exiting 0 (EXIT_BY_SIGNAL; `deno task dev` sets it: its file watcher lives in the same
+     * process and would outlive an exit, waiting for the next change).
+     */
+    readonly exitBySignal: boolean;
     /** Load shedding: requests worked on at once, waiting at most, and how long one waits. */
     readonly admission: {
       readonly maxInFlight: number;
@@ -53,8 +66,13 @@ export interface Config {
     readonly accessTokenTtlMs: number;
     readonly refreshTokenTtlMs: number;
     readonly maxSessionsPerUser: number;
-    /** Password hashes allowed to wait for a hashing slot (a quarter of them per client). */
-    readonly hashQueueLimit: number;
+    /**
+     * Password hashes allowed to wait for a hashing slot (a quarter of them per client);
+     * undefined: by backend (32 on Web Crypto, 128 on the native binding).
+     */
+    readonly hashQueueLimit: number | undefined;
+    /** Where Argon2id runs (PASSWORD_HASHER): the native binding where it loads, or Web Crypto. */
+    readonly passwordHasher: PasswordHasherSetting;
     /** API keys a user may hold at once (`POST /auth/api-keys` answers 409 beyond it). */
     readonly maxApiKeysPerUser: number;
   };
@@ -83,6 +101,8 @@ export interface Config {
   };
   readonly versionRefreshMs: number;
   readonly tokenPurgeCron: string;
+  /** How long audit events are kept before the purge job removes them (AUDIT_RETENTION). */
+  readonly auditRetentionMs: number;
   /** Access tokens from an OpenID Connect provider; undefined when OIDC_ISSUER is unset. */
   readonly oidc: OidcConfig | undefined;
   /** Non-fatal findings (such as a development fallback in use), to be logged at startup. */
@@ -102,6 +122,10 @@ export interface OidcConfig {
   /** Claim the username of a new local user comes from (falling back to `sub`). */
   readonly usernameClaim: string;
   readonly clockToleranceMs: number;
+  /** Longest a verification is trusted without checking the token again (`0`: never cached). */
+  readonly maxTokenCacheTtlMs: number;
+  /** Longest lifetime (`exp` − `iat`) a token may claim; longer ones are refused. */
+  readonly maxTokenLifetimeMs: number;
 }
 
 /** Startup cannot continue: lists every bad variable and why. */
@@ -133,6 +157,18 @@ const integer = (fallback: number, min: number, max: number) =>
       return z.NEVER;
     }
     return n;
+  });
+
+/** A whole number from `min` to `max`, or undefined when unset (the caller picks the default). */
+const optionalInteger = (min: number, max: number) =>
+  z.string().optional().transform((value, ctx) => {
+    if (value === undefined || value === "") return undefined;
+    const parsed = integer(min, min, max).safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: issue.message });
+    }
+    return z.NEVER;
   });
 
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) =>
@@ -185,9 +221,18 @@ const claimPath = (fallback: string) =>
     { message: "Expected a claim name or a dot path such as realm_access.roles" },
   );
 
+/**
+ * HOST outside production: this machine only, so `deno task dev` (and its development admin)
+ * is not reachable from the network; `HOST=0.0.0.0` exposes it. The container sets HOST itself.
+ */
+export const LOOPBACK_HOST = "127.0.0.1";
+/** HOST in production: every address (behind the proxy or the container's network). */
+export const EVERY_ADDRESS = "0.0.0.0";
+
 const EnvSchema = z.object({
   APP_ENV: oneOf(["development", "test", "production"]),
-  HOST: z.string().default("0.0.0.0"),
+  // Default by APP_ENV (see LOOPBACK_HOST): a development instance is not on the network.
+  HOST: z.string().optional(),
   PORT: integer(8080, 1, 65535),
   METRICS_PORT: integer(8000, 0, 65535),
   DATABASE_URL: databaseUrl,
@@ -218,8 +263,14 @@ const EnvSchema = z.object({
     }
   }),
   BODY_LIMIT_BYTES: integer(1_048_576, 1024, 104_857_600),
+  REQUIRE_IF_MATCH: z.enum(["true", "false"], { message: 'Expected "true" or "false"' })
+    .default("false").transform((value) => value === "true"),
+  IDEMPOTENCY_TTL: duration("24h"),
+  AUDIT_RETENTION: duration("365d"),
   REQUEST_TIMEOUT: duration("30s"),
   SHUTDOWN_TIMEOUT: duration("10s"),
+  EXIT_BY_SIGNAL: z.enum(["true", "false"], { message: 'Expected "true" or "false"' })
+    .default("false").transform((value) => value === "true"),
   MAX_IN_FLIGHT_REQUESTS: integer(16, 1, 100_000),
   ADMISSION_QUEUE_LIMIT: integer(512, 0, 100_000),
   ADMISSION_QUEUE_TIMEOUT: duration("1s"),
@@ -236,7 +287,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_AUTH_FAILURE_WINDOW: duration("1m"),
   RATE_LIMIT_RENAME_MAX: integer(5, 1, 1_000_000),
   RATE_LIMIT_RENAME_WINDOW: duration("24h"),
-  PASSWORD_HASH_QUEUE_LIMIT: integer(32, 1, 100_000),
+  PASSWORD_HASH_QUEUE_LIMIT: optionalInteger(1, 100_000),
+  PASSWORD_HASHER: oneOf(["auto", "native", "webcrypto"]),
   RATE_LIMIT_API_KEY_MAX: integer(600, 1, 100_000_000),
   RATE_LIMIT_API_KEY_WINDOW: duration("1m"),
   API_KEYS_MAX_PER_USER: integer(20, 1, 1_000),
@@ -252,6 +304,12 @@ const EnvSchema = z.object({
   OIDC_USERNAME_CLAIM: claimPath("preferred_username"),
   OIDC_CLOCK_TOLERANCE: duration("30s").refine((ms) => ms <= 300_000, {
     message: "Expected at most 5m: a larger tolerance keeps expired tokens alive",
+  }),
+  OIDC_MAX_TOKEN_CACHE_TTL: duration("5m").refine((ms) => ms <= 3_600_000, {
+    message: "Expected 0s to 1h: a cached verification is trusted this long without a check",
+  }),
+  OIDC_MAX_TOKEN_LIFETIME: duration("24h").refine((ms) => ms >= 60_000 && ms <= 31 * 86_400_000, {
+    message: "Expected 1m to 31d: the longest exp - iat a provider token may claim",
   }),
 });
 
@@ -356,12 +414,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   return deepFreeze({
     env: appEnv,
     http: {
-      host: e.HOST,
+      host: e.HOST ?? (production ? EVERY_ADDRESS : LOOPBACK_HOST),
       port: e.PORT,
       metricsPort: e.METRICS_PORT,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      requireIfMatch: e.REQUIRE_IF_MATCH,
+      idempotencyTtlMs: e.IDEMPOTENCY_TTL,
       requestTimeoutMs: e.REQUEST_TIMEOUT,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+      exitBySignal: e.EXIT_BY_SIGNAL,
       admission: {
         maxInFlight: e.MAX_IN_FLIGHT_REQUESTS,
         queueLimit: e.ADMISSION_QUEUE_LIMIT,
@@ -385,6 +446,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
       hashQueueLimit: e.PASSWORD_HASH_QUEUE_LIMIT,
+      passwordHasher: e.PASSWORD_HASHER ?? "auto",
       maxApiKeysPerUser: e.API_KEYS_MAX_PER_USER,
     },
     admin: { username: e.ADMIN_USERNAME, password: adminPassword },
@@ -408,6 +470,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     },
     versionRefreshMs: e.VERSION_REFRESH_INTERVAL,
     tokenPurgeCron: e.TOKEN_PURGE_CRON,
+    auditRetentionMs: e.AUDIT_RETENTION,
     oidc: e.OIDC_ISSUER === undefined || e.OIDC_AUDIENCE === undefined ? undefined : {
       issuer: e.OIDC_ISSUER,
       audience: e.OIDC_AUDIENCE,
@@ -415,6 +478,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       adminRole: e.OIDC_ADMIN_ROLE,
       usernameClaim: e.OIDC_USERNAME_CLAIM,
       clockToleranceMs: e.OIDC_CLOCK_TOLERANCE,
+      maxTokenCacheTtlMs: e.OIDC_MAX_TOKEN_CACHE_TTL,
+      maxTokenLifetimeMs: e.OIDC_MAX_TOKEN_LIFETIME,
     },
     warnings,
   });
@@ -422,7 +487,38 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 
 /** Read the process environment and parse it; the one place that touches `Deno.env`. */
 export function loadConfig(): Config {
-  return parseConfig(Deno.env.toObject());
+  return parseConfig(withEnvFile(Deno.env.toObject()));
+}
+
+/**
+ * `env` with the variables of the dotenv file ENV_FILE names (`deno task dev` sets `.env`)
+ * filling in what `env` leaves unset: a variable of the process environment always wins, even
+ * an empty one, as with `deno run --env-file`. A missing file is no error (a fresh checkout
+ * has none); an unreadable one is.
+ *
+ * @example
+ * ```ts
+ * import { withEnvFile } from "@/config.ts";
+ *
+ * withEnvFile({ PORT: "9090" }); // no ENV_FILE: { PORT: "9090" }
+ * ```
+ * @throws {ConfigError} when the file exists but cannot be read
+ */
+export function withEnvFile(
+  env: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const path = env.ENV_FILE;
+  if (path === undefined || path === "") return { ...env };
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { ...env };
+    throw new ConfigError([`ENV_FILE: Cannot read ${path} (${(error as Error).message})`]);
+  }
+  const fromFile = Object.entries(parseEnv(text))
+    .filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  return { ...Object.fromEntries(fromFile), ...env };
 }
 
 function deepFreeze<T extends object>(value: T): T {

@@ -36,7 +36,16 @@ import { type Clock, systemClock } from "@/runtime/clock.ts";
 import { Lifecycle } from "@/runtime/lifecycle.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { createMetrics, type Metrics } from "@/runtime/metrics.ts";
-import { DEFAULT_ARGON2_PARAMS, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
+import {
+  choosePasswordBackend,
+  NativeArgon2UnavailableError,
+} from "@/runtime/password-backends.ts";
+import {
+  DEFAULT_ARGON2_PARAMS,
+  defaultHashQueueLimit,
+  hashQueueLimits,
+  PasswordHasher,
+} from "@/runtime/passwords.ts";
 import { createRateLimiter } from "@/runtime/rate-limit/limiter.ts";
 import { createApiKeyAuthenticator } from "@/modules/api-keys/api-key-authenticator.ts";
 import { revokeUserApiKeys } from "@/modules/api-keys/api-keys.service.ts";
@@ -45,6 +54,7 @@ import { createSessionAuthenticator } from "@/modules/auth/session-authenticator
 import { type OidcSetup, startOidc } from "@/modules/oidc/oidc.index.ts";
 import { ensureBootstrapAdmin } from "@/modules/users/bootstrap-admin.ts";
 import type { CredentialHooks } from "@/modules/users/users.service.ts";
+import { type AuditLog, createAuditLog } from "@/modules/audit/audit.service.ts";
 import { loadVersions } from "@/modules/versions/versions.service.ts";
 
 /** What a caller may supply instead of what {@link createDeps} would build. */
@@ -84,6 +94,8 @@ export interface OwnedDeps extends AppDeps {
   readonly authenticators: readonly TokenAuthenticator[];
   /** The credential operations users is created with. */
   readonly credentials: CredentialHooks;
+  /** Where privileged changes are recorded (the audit trail). */
+  readonly auditLog: AuditLog;
   /** Provider JWTs (OIDC_ISSUER set): the key store and the authenticator over it. */
   readonly oidc: OidcSetup | undefined;
   /** Close everything opened here, newest first; safe to call more than once. */
@@ -94,16 +106,38 @@ export interface OwnedDeps extends AppDeps {
 export interface CommandDeps extends Pick<AppDeps, "config" | "db" | "clock" | "passwords"> {
   /** The credential operations users is created with (break glass revokes sessions). */
   readonly credentials: CredentialHooks;
+  /** Where the commands' changes are recorded (the audit trail). */
+  readonly auditLog: AuditLog;
   /** Close the database; safe to call more than once. */
   close(): Promise<void>;
 }
 
-function passwordHasher(config: Config): PasswordHasher {
+/**
+ * The password hasher on the backend PASSWORD_HASHER asks for (default: the native Argon2id
+ * binding where it loads, else Web Crypto; the same hashes either way). A fallback is logged
+ * with its reason; `native` that cannot load stops the start.
+ */
+async function passwordHasher(config: Config): Promise<PasswordHasher> {
+  let choice;
+  try {
+    choice = await choosePasswordBackend(config.auth.passwordHasher);
+  } catch (error) {
+    if (!(error instanceof NativeArgon2UnavailableError)) throw error;
+    throw new Error(`PASSWORD_HASHER=native: ${error.message}`, { cause: error });
+  }
+  if (choice.fallbackReason !== undefined) {
+    getAppLogger().warning(
+      "Password hashing through Web Crypto, several times slower per login: the native " +
+        "Argon2id binding is not used ({reason})",
+      { reason: choice.fallbackReason },
+    );
+  }
   return new PasswordHasher(
     config.auth.secretKey,
     DEFAULT_ARGON2_PARAMS,
     undefined,
-    hashQueueLimits(config.auth.hashQueueLimit),
+    hashQueueLimits(config.auth.hashQueueLimit ?? defaultHashQueueLimit(choice.backend.name)),
+    choice.backend,
   );
 }
 
@@ -126,8 +160,9 @@ export async function createCommandDeps(
       config,
       db,
       clock: systemClock,
-      passwords: passwordHasher(config),
+      passwords: await passwordHasher(config),
       credentials: CREDENTIAL_HOOKS,
+      auditLog: createAuditLog({ clock: systemClock }),
       close,
     };
   } catch (error) {
@@ -167,7 +202,7 @@ export async function createDeps(
       const { applied } = await migrate(db);
       if (applied.length > 0) log.info("Applied migrations {applied}", { applied });
     }
-    const passwords = overrides.passwords ?? passwordHasher(config);
+    const passwords = overrides.passwords ?? await passwordHasher(config);
     const source = db;
     const versions = new VersionsCache({
       load: () => loadVersions(source),
@@ -179,7 +214,11 @@ export async function createDeps(
     else await versions.refresh();
     const poolOf = db;
     const metrics = overrides.metrics ??
-      createMetrics({ version: denoJson.version, poolStats: () => poolOf.stats() });
+      createMetrics({
+        version: denoJson.version,
+        poolStats: () => poolOf.stats(),
+        passwordHashBackend: passwords.backend,
+      });
     const rateLimiter = await createRateLimiter(config, { clock, metrics });
     closers.push(["rate limiter", () => rateLimiter.close()]);
     await rateLimiter.ready();
@@ -202,6 +241,7 @@ export async function createDeps(
         createSessionAuthenticator({ clock }),
       ],
       credentials: CREDENTIAL_HOOKS,
+      auditLog: createAuditLog({ clock, metrics }),
       oidc,
       close,
     };

@@ -9,7 +9,7 @@ import { createApp } from "@/app.ts";
 import type { Config } from "@/config.ts";
 import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expired-tokens.ts";
 import { createDeps } from "@/deps.ts";
-import { clickableUrl } from "@/runtime/listen-url.ts";
+import { clickableUrl, isLoopbackHost } from "@/runtime/listen-url.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { serveMetrics } from "@/runtime/metrics-server.ts";
 import { serveResilient } from "@/runtime/resilient-server.ts";
@@ -27,6 +27,10 @@ export interface RunningService {
   readonly finished: Promise<void>;
   /** Drain and stop: no new connections, in-flight requests finish (bounded), pool closed. */
   shutdown(reason?: string): Promise<void>;
+  /** The signal (SIGTERM, SIGINT) that started the shutdown, if one did. */
+  readonly stopSignal: Deno.Signal | undefined;
+  /** Remove the service's signal listeners, so the signal's default action applies again. */
+  releaseSignals(): void;
 }
 
 /** Start the service described by `config`; logging must already be set up. */
@@ -38,11 +42,21 @@ export async function startService(config: Config): Promise<RunningService> {
   const { db, lifecycle, metrics } = deps;
   // Off the event loop and not awaited: startup does not wait for it.
   void deps.passwords.warmUp();
+  const backend = deps.passwords.backend;
+  log.info(
+    `Password hashing: Argon2id on ${
+      backend === "native" ? "the native binding (@node-rs/argon2)" : "Web Crypto"
+    }`,
+    { password_hash_backend: backend },
+  );
   const app = createApp(deps);
 
   let tokenPurge: ScheduledTokenPurge;
   try {
-    tokenPurge = scheduleTokenPurge({ db, clock: deps.clock, metrics }, config.tokenPurgeCron);
+    tokenPurge = scheduleTokenPurge(
+      { db, clock: deps.clock, metrics, auditRetentionMs: config.auditRetentionMs },
+      config.tokenPurgeCron,
+    );
   } catch (error) {
     await deps.close();
     throw error;
@@ -85,7 +99,9 @@ export async function startService(config: Config): Promise<RunningService> {
     onListen: ({ hostname, port }) => {
       const url = clickableUrl(hostname, port);
       const startupMs = Math.round(performance.now());
-      log.info(`Listening on ${url} (${db.dialect}, started in ${startupMs} ms)`, {
+      // Says so when only this machine can connect (the default outside production).
+      const reach = isLoopbackHost(hostname) ? "; this machine only, HOST=0.0.0.0 exposes it" : "";
+      log.info(`Listening on ${url} (${db.dialect}, started in ${startupMs} ms${reach})`, {
         url,
         hostname,
         port,
@@ -141,8 +157,12 @@ export async function startService(config: Config): Promise<RunningService> {
     return stopping;
   };
 
+  let stopSignal: Deno.Signal | undefined;
   const signalHandlers: Array<[Deno.Signal, () => void]> = (["SIGTERM", "SIGINT"] as const).map(
-    (signal) => [signal, () => void shutdown(signal)],
+    (signal) => [signal, () => {
+      stopSignal ??= signal;
+      void shutdown(signal);
+    }],
   );
   for (const [signal, handler] of signalHandlers) Deno.addSignalListener(signal, handler);
 
@@ -153,5 +173,13 @@ export async function startService(config: Config): Promise<RunningService> {
     // and never finish: the service is done once its shutdown has run all the same.
     finished: Promise.race([server.finished, stopped]).then(() => stopping),
     shutdown,
+    get stopSignal() {
+      return stopSignal;
+    },
+    releaseSignals() {
+      for (const [signal, handler] of signalHandlers) {
+        Deno.removeSignalListener(signal, handler);
+      }
+    },
   };
 }

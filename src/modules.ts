@@ -7,6 +7,7 @@
  * @module
  */
 import { apiKeysModule } from "@/modules/api-keys/api-keys.index.ts";
+import { auditModule } from "@/modules/audit/audit.index.ts";
 import { authModule } from "@/modules/auth/auth.index.ts";
 import { healthModule } from "@/modules/health/health.index.ts";
 import { itemsModule } from "@/modules/items/items.index.ts";
@@ -22,5 +23,6 @@ export const MODULES = [
   rolesModule,
   versionsModule,
   itemsModule,
+  auditModule,
   healthModule,
 ] as const;

@@ -46,6 +46,7 @@ function scoped(userId: number, ...scopes: string[]): Record<string, string> {
 
 Deno.test("the modules' scopes give users every scope but versions:write, and admins all", () => {
   assertEquals(scopes.names, [
+    "audit:read",
     "items:read",
     "items:write",
     "users:read",

@@ -25,6 +25,7 @@ import {
   waitFor,
 } from "./helpers/deploy.ts";
 import { freePort } from "./helpers/process.ts";
+import { taskWords } from "./helpers/tasks.ts";
 
 const COMPOSE = findTool("docker-compose", ["/usr/bin/docker-compose"]);
 const YAML = await findYamlPython();
@@ -178,6 +179,10 @@ Deno.test({
     assert(mysql.volumes?.includes("mysql-data:/var/lib/mysql"), "mysql data in a named volume");
     assert(compose.volumes && "mysql-data" in compose.volumes);
     assert(services.redis!.healthcheck, "redis has a healthcheck");
+    // Rate-limit counters survive a Redis restart: an empty Redis is a fresh window for all.
+    assertStringIncludes(services.redis!.command!.join(" "), "--appendonly yes");
+    assert(services.redis!.volumes?.includes("redis-data:/data"), "redis data in a named volume");
+    assert(compose.volumes && "redis-data" in compose.volumes);
 
     // Docker's SIGKILL comes after the app's drain.
     const grace = parseDuration(api.stop_grace_period!);
@@ -553,7 +558,7 @@ Deno.test("every Grafana panel query names metrics a running service exports on 
   const port = freePort();
   const metricsPort = freePort();
   // The permissions users run with: the words after "deno" (env assignments may precede it).
-  const words = denoJson.tasks.start.split(/\s+/);
+  const words = await taskWords(denoJson.tasks.start);
   const task = words.slice(words.indexOf("deno") + 1);
   const service = startBackground(Deno.execPath(), task, {
     cwd: repoPath(""),
@@ -602,7 +607,9 @@ Deno.test("every Grafana panel query names metrics a running service exports on 
           "http_request_duration_seconds_bucket",
           "http_requests_in_flight",
           "auth_logins_total",
+          "auth_refresh_token_reuse_total",
           "rate_limited_requests_total",
+          "rate_limit_store_errors_total",
           "version_gate_rejections_total",
           "db_pool_connections_in_use",
           "token_purge_runs_total",

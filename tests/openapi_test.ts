@@ -250,6 +250,44 @@ for (const dialect of DIALECTS) {
         findings.assertNone();
       });
 
+      await t.step("the info description names each list's exact shape", () => {
+        // Every GET answering a page or a bare array is named with the shape it answers, so a
+        // reader of the docs' front page is not promised an envelope the lists do not send.
+        const description: string = doc.info.description;
+        const findings = new Findings();
+        for (const { method, path, op } of operations) {
+          if (method !== "get") continue;
+          const media = deref(doc, op.responses?.["200"])?.content?.["application/json"];
+          const schema = deref(doc, media?.schema);
+          if (!schema) continue;
+          if (schema.type === "array") {
+            findings.check(
+              description.includes(`\`GET ${path}\``),
+              `GET ${path} answers a bare array the description does not name`,
+            );
+          } else if (schema.properties?.next_cursor) {
+            const key = Object.keys(schema.properties).find((k) =>
+              schema.properties[k].type === "array"
+            );
+            const members = ["page", "limit", "total", "total_relation", "next_cursor", key];
+            findings.check(
+              Object.keys(schema.properties).join(",") === members.join(","),
+              `GET ${path}: members ${Object.keys(schema.properties)}`,
+            );
+            findings.check(
+              description.includes(`\`GET ${path}\` (\`${key}\`)`),
+              `GET ${path} is not named with its member ${key}`,
+            );
+          }
+        }
+        findings.check(
+          description.includes("`{page, limit, total, total_relation, next_cursor, <items>}`"),
+          "the page envelope is not spelled out",
+        );
+        findings.check(!description.includes("{page, limit, total, <items>}"), "the old envelope");
+        findings.assertNone();
+      });
+
       await t.step("docs, static files and the redirect stay out of the document", () => {
         const paths = Object.keys(doc.paths);
         for (const hidden of ["/", "/docs", "/docs/swagger", "/openapi.json", "/logo.png"]) {

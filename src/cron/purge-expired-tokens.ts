@@ -12,7 +12,9 @@ import type { Database, Queryable } from "@/db/database.ts";
 import type { Clock } from "@/runtime/clock.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import type { Metrics } from "@/runtime/metrics.ts";
+import { deleteExpiredIdempotencyKeys } from "@/db/idempotency.repository.ts";
 import { deleteExpiredSessionsBatch } from "@/modules/auth/sessions.repository.ts";
+import { purgeAuditEvents } from "@/modules/audit/audit.service.ts";
 
 /** Name of the database lock that keeps two instances from purging at once. */
 export const TOKEN_PURGE_LOCK = "items_api_purge_tokens";
@@ -78,12 +80,32 @@ export async function purgeExpiredSessions(
   }
 }
 
+/**
+ * Delete every idempotency key that expired by now (IDEMPOTENCY_TTL), in batches; how many.
+ */
+export async function purgeExpiredIdempotencyKeys(
+  db: Queryable,
+  clock: Clock,
+  { batchSize = 1000, signal }: PurgeOptions = {},
+): Promise<number> {
+  const cutoff = clock.now();
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteExpiredIdempotencyKeys(db, cutoff, batchSize);
+    total += deleted;
+    if (deleted < batchSize || signal?.aborted) return total;
+    await yieldToEventLoop();
+  }
+}
+
 /** What {@link runTokenPurge} needs. */
 export interface TokenPurgeDeps {
   db: Database;
   clock: Clock;
   /** Counts runs and deleted rows when given. */
   metrics?: Metrics;
+  /** Audit events older than this are deleted too (AUDIT_RETENTION); kept forever when unset. */
+  auditRetentionMs?: number;
 }
 
 /** Outcome of {@link runTokenPurge}. */
@@ -106,15 +128,26 @@ export async function runTokenPurge(
   const started = performance.now();
   let deleted = 0;
   try {
-    const locked = await db.withLock(TOKEN_PURGE_LOCK, 0, () =>
-      purgeExpiredSessions(db, clock, {
+    const locked = await db.withLock(TOKEN_PURGE_LOCK, 0, async () => {
+      const sessions = await purgeExpiredSessions(db, clock, {
         ...options,
         onBatch: (n) => {
           deleted += n;
           metrics?.tokenPurgeDeletedSessions.inc(n);
           return options.onBatch?.(n);
         },
-      }));
+      });
+      const keys = await purgeExpiredIdempotencyKeys(db, clock, options);
+      if (keys > 0) log.info("Purge deleted {keys} expired idempotency key(s)", { keys });
+      if (deps.auditRetentionMs !== undefined) {
+        const cutoff = new Date(clock.now().getTime() - deps.auditRetentionMs);
+        const events = await purgeAuditEvents(db, cutoff, options.batchSize);
+        if (events > 0) {
+          log.info("Purge deleted {events} audit event(s) older than the retention", { events });
+        }
+      }
+      return sessions;
+    });
     if (!locked.acquired) {
       log.info("Token purge skipped: another instance holds the {lock} lock", {
         lock: TOKEN_PURGE_LOCK,

@@ -33,10 +33,12 @@ const TITLES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
+  412: "Precondition Failed",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
   426: "Upgrade Required",
+  428: "Precondition Required",
   429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
@@ -227,5 +229,25 @@ export class QueryTooCostlyError extends AppError {
   override name = "QueryTooCostlyError";
   constructor(detail: string, options?: AppErrorOptions) {
     super(422, "query_too_costly", detail, options);
+  }
+}
+
+/** 412: the `If-Match` of a write names a representation that is no longer current. */
+export class PreconditionFailedError extends AppError {
+  override name = "PreconditionFailedError";
+  constructor(detail = "The resource changed since it was read; read it again and retry") {
+    super(412, "precondition_failed", detail);
+  }
+}
+
+/** 428: this deployment requires writes to say which representation they change. */
+export class PreconditionRequiredError extends AppError {
+  override name = "PreconditionRequiredError";
+  constructor() {
+    super(
+      428,
+      "precondition_required",
+      "Send If-Match with the ETag of the representation you change (REQUIRE_IF_MATCH)",
+    );
   }
 }

@@ -16,19 +16,22 @@ export const OAUTH2_SCHEME_NAME = "oauth2Password";
 /**
  * The OAuth 2 password flow on `POST /auth/token`, so Swagger's "Authorize" and Scalar's auth
  * panel take a username and password (form `grant_type=password`) and send the token they get
- * as a bearer token. Declares every scope of the vocabulary.
+ * as a bearer token; `refreshUrl` is the same endpoint, which takes the refresh grant (form
+ * `grant_type=refresh_token`, RFC 6749 section 6), so Scalar's Refresh button works. Declares
+ * every scope of the vocabulary.
  */
 export function oauth2PasswordScheme(scopes: Readonly<Record<string, string>>) {
   return {
     type: "oauth2",
     description:
       "Log in with a username and password (OAuth 2 password grant on `POST /auth/token`); the " +
-      "access token is then sent as `Authorization: Bearer <token>`. Tokens are opaque random " +
-      "strings looked up per request, not JWTs, so RFC8725 (JWT best practices) has nothing to " +
-      "apply to. Access tokens live ACCESS_TOKEN_TTL (2 h by default); renew them with " +
-      "`POST /auth/refresh` and JSON `{refresh_token}` (not the OAuth refresh-token form, so no " +
-      "`refreshUrl` is declared). A session token carries every scope of its user's role.",
-    flows: { password: { tokenUrl: "/auth/token", scopes: { ...scopes } } },
+      "access token is then sent as `Authorization: Bearer <token>`. Access tokens live " +
+      "ACCESS_TOKEN_TTL (2 h by default); renew them with the refresh token on the same URL " +
+      "(`grant_type=refresh_token`, what the Refresh button sends) or `POST /auth/refresh`. " +
+      "Each refresh rotates both tokens. A session token carries every scope of its user's role.",
+    flows: {
+      password: { tokenUrl: "/auth/token", refreshUrl: "/auth/token", scopes: { ...scopes } },
+    },
   } as const;
 }
 
@@ -105,10 +108,12 @@ export type ErrorStatus =
   | 404
   | 405
   | 409
+  | 412
   | 413
   | 415
   | 422
   | 426
+  | 428
   | 429
   | 500
   | 503;
@@ -120,10 +125,12 @@ const DESCRIPTIONS: Record<ErrorStatus, string> = {
   404: "Not found",
   405: "Method not allowed",
   409: "Conflicts with existing data",
+  412: "The resource changed since the ETag in If-Match was read",
   413: "Request body too large",
   415: "Unsupported media type",
   422: "Validation failed",
   426: "Client version not supported anymore",
+  428: "If-Match is required for this write (REQUIRE_IF_MATCH)",
   429: "Too many requests",
   500: "Unexpected server error",
   503: "Service temporarily unavailable",
@@ -156,6 +163,11 @@ export const PROBLEM_EXAMPLES: Readonly<Record<ErrorStatus, Record<string, unkno
   404: problemExample(404, "not_found", "Not found"),
   405: problemExample(405, "method_not_allowed", "Method PUT is not allowed here; use GET"),
   409: problemExample(409, "conflict", "Conflicts with existing data"),
+  412: problemExample(
+    412,
+    "precondition_failed",
+    "The resource changed since it was read; read it again and retry",
+  ),
   413: problemExample(413, "content_too_large", "Request body is larger than 1048576 bytes", {
     limit_bytes: 1_048_576,
   }),
@@ -167,6 +179,11 @@ export const PROBLEM_EXAMPLES: Readonly<Record<ErrorStatus, Record<string, unkno
     latest_version: "1.0",
     supported_versions: ["1.0"],
   }),
+  428: problemExample(
+    428,
+    "precondition_required",
+    "Send If-Match with the ETag of the representation you change (REQUIRE_IF_MATCH)",
+  ),
   429: problemExample(429, "rate_limited", "Too many requests; retry in 42 s", {
     retry_after: 42,
   }),
@@ -237,3 +254,51 @@ export function timestamp(example = "2026-01-31T12:00:00.000Z") {
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
 }
+
+/** The `ETag` response header of a representation (see `@/http/etag.ts`). */
+export const ETAG_HEADER = {
+  ETag: {
+    description: "The strong entity tag of this representation; send it in If-Match to change it",
+    schema: { type: "string" as const },
+  },
+};
+
+/** The 304 of a read whose `If-None-Match` names the current representation. */
+export const NOT_MODIFIED_RESPONSE = {
+  description: "Not Modified: If-None-Match names the current representation",
+  headers: ETAG_HEADER,
+};
+
+/**
+ * The optional `If-None-Match` header of a read, as a documented parameter only: declared in
+ * `request.headers`, it would become a required `header` argument of every typed-client call.
+ */
+export const IF_NONE_MATCH_PARAMETER = {
+  name: "If-None-Match",
+  in: "header" as const,
+  required: false,
+  description: "ETags the client holds: 304 when one is current",
+  schema: { type: "string" as const, maxLength: 1024 },
+};
+
+/** The `If-Match` header of a write (required when REQUIRE_IF_MATCH is set: 428 without it). */
+export const IF_MATCH_PARAMETER = {
+  name: "If-Match",
+  in: "header" as const,
+  required: false,
+  description: "The ETag of the representation being changed: 412 when it is no longer " +
+    "current, and nothing changes. Required (428) when the deployment sets REQUIRE_IF_MATCH",
+  schema: { type: "string" as const, maxLength: 1024 },
+};
+
+/** The optional `Idempotency-Key` header of a create (draft-ietf-httpapi-idempotency-key-header). */
+export const IDEMPOTENCY_KEY_PARAMETER = {
+  name: "Idempotency-Key",
+  in: "header" as const,
+  required: false,
+  description: "A key unique to this create (1 to 255 visible ASCII characters, e.g. a UUID): " +
+    "a repeat within IDEMPOTENCY_TTL answers the first answer again, marked " +
+    "`Idempotent-Replayed: true`, instead of creating twice; the same key with another request " +
+    "is 422, a repeat while the first still runs 409",
+  schema: { type: "string" as const, minLength: 1, maxLength: 257 },
+};

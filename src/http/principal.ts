@@ -41,4 +41,6 @@ export interface Principal {
   readonly session?: AuthSession | undefined;
   /** An id of the credential for logs and metrics (an API key's id); never a secret. */
   readonly credentialId?: string | undefined;
+  /** The identity provider's issuer and subject, for a provider token. */
+  readonly provider?: { readonly issuer: string; readonly subject: string } | undefined;
 }

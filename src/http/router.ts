@@ -15,7 +15,7 @@ import {
 } from "@hono/zod-openapi";
 import type { Env, MiddlewareHandler } from "hono";
 import { type FieldError, ValidationError } from "@/http/errors.ts";
-import { securityRequirement } from "@/http/openapi.ts";
+import { IDEMPOTENCY_KEY_PARAMETER, securityRequirement } from "@/http/openapi.ts";
 import { bodyGuard, type BodyLimits } from "@/http/body-guard.ts";
 
 /**
@@ -55,6 +55,20 @@ export function authRequirementOf(middleware: unknown): AuthRequirement | undefi
     }
   }
   return undefined;
+}
+
+/** A create that takes an `Idempotency-Key`; the router puts its middleware in place. */
+type IdempotencyDeclaration = MiddlewareHandler & { readonly idempotent: true };
+
+/** Declare that a create route takes an `Idempotency-Key` (see `idempotent()`). */
+export function declareIdempotent(): IdempotencyDeclaration {
+  // Never runs: the router puts the real middleware in its place (or refuses the route).
+  const declaration: MiddlewareHandler = (_c, next) => next();
+  return Object.assign(declaration, { idempotent: true as const });
+}
+
+function isIdempotencyDeclaration(handler: unknown): boolean {
+  return typeof handler === "function" && "idempotent" in handler;
 }
 
 /** The body a route declares, stated by `defineRoute` and guarded by the router. */
@@ -132,6 +146,8 @@ export interface RouterOptions {
   authenticate?: (requirement: AuthRequirement) => MiddlewareHandler;
   /** Limits of every declared request body (413/415/400 before validation). */
   body?: BodyLimits;
+  /** The middleware of routes that take an `Idempotency-Key` (after auth and the body guard). */
+  idempotency?: MiddlewareHandler;
 }
 
 /**
@@ -167,6 +183,8 @@ export function createRouter<E extends Env = Env>(options: RouterOptions = {}): 
       ? "authenticate"
       : "bodyMediaTypes" in handler
       ? "body"
+      : "idempotent" in handler
+      ? "idempotency"
       : undefined;
     if (declares && !options[declares]) {
       throw new Error(
@@ -179,6 +197,7 @@ export function createRouter<E extends Env = Env>(options: RouterOptions = {}): 
       // Still carries its requirement: the API limit leaves authenticated routes to it.
       return Object.assign(options.authenticate(requirement), { authRequirement: requirement });
     }
+    if ("idempotent" in handler && options.idempotency) return options.idempotency;
     if ("bodyMediaTypes" in handler && options.body) {
       const { bodyMediaTypes } = handler as BodyDeclaration;
       return bodyGuard({ ...options.body, mediaTypes: bodyMediaTypes });
@@ -189,7 +208,12 @@ export function createRouter<E extends Env = Env>(options: RouterOptions = {}): 
     const middleware = route.middleware;
     const enforced = middleware === undefined ? route : {
       ...route,
+      // An idempotent create's key is checked last: after auth (the caller scopes it) and
+      // after the body guard (the body is read within its limit).
       middleware: (Array.isArray(middleware) ? middleware : [middleware])
+        .toSorted((a, b) =>
+          Number(isIdempotencyDeclaration(a)) - Number(isIdempotencyDeclaration(b))
+        )
         .map((handler) => enforce(handler, route)),
     };
     return (register as (...args: unknown[]) => unknown)(enforced, ...rest);
@@ -219,6 +243,14 @@ export function isRequiredBody(method: string, path: string): boolean {
 export function defineRoute<const R extends RouteConfig>(
   config: R,
 ): R & { getRoutingPath(): string } {
+  const own = config.middleware === undefined
+    ? []
+    : Array.isArray(config.middleware)
+    ? config.middleware
+    : [config.middleware];
+  if (own.some(isIdempotencyDeclaration)) {
+    config = { ...config, parameters: [...(config.parameters ?? []), IDEMPOTENCY_KEY_PARAMETER] };
+  }
   const requirement = authRequirementOf(config.middleware);
   let withSecurity = config.security === undefined && requirement
     ? { ...config, security: securityRequirement(requirement.scopes) }
@@ -233,11 +265,6 @@ export function defineRoute<const R extends RouteConfig>(
       request: { ...withSecurity.request, body: { ...body, required: false } },
     };
   }
-  const own = config.middleware === undefined
-    ? []
-    : Array.isArray(config.middleware)
-    ? config.middleware
-    : [config.middleware];
   const guard = declareBody(Object.keys(content));
   return createRoute({ ...withSecurity, middleware: [...own, guard] }) as R & {
     getRoutingPath(): string;

@@ -114,7 +114,21 @@ export interface MetricsOptions {
   version: string;
   /** Pool occupancy read at scrape time (the database's `stats()`). */
   poolStats?: () => PoolStats;
+  /**
+   * Where password hashes run (`native` or `webcrypto`), chosen once at startup: exported as
+   * `password_hash_backend_info{backend}` = 1.
+   */
+  passwordHashBackend?: string;
+  /** Keys with their own `api_key_requests_total` series (default {@link API_KEY_SERIES_MAX}). */
+  apiKeySeriesMax?: number;
 }
+
+/**
+ * API keys with their own `api_key_requests_total{key_id}` series on one instance: the first
+ * ones counted since start (a revoked key frees its place); every further key counts under
+ * `key_id="other"`, so the series stay bounded however many keys exist.
+ */
+export const API_KEY_SERIES_MAX = 100;
 
 /** Every metric of the service, over one registry. */
 export interface Metrics {
@@ -125,6 +139,8 @@ export interface Metrics {
   readonly authRefreshes: Counter<"outcome">;
   readonly authRefreshReuse: Counter;
   readonly authSessionsRevoked: Counter<"reason">;
+  /** Audit events written, by action (`user.demoted`, `api_key.created`, ...). */
+  readonly auditEvents: Counter<"action">;
   /**
    * Count one bearer authentication (`auth_authentications_total{method, outcome}`); the
    * label children are resolved once, so the per-request cost is one increment.
@@ -132,10 +148,13 @@ export interface Metrics {
   countAuthentication(method: AuthMethodLabel, outcome: AuthenticationOutcome): void;
   readonly rateLimited: Counter<"scope">;
   /**
-   * Requests authenticated by an API key, by the key's id (never the key). One series per key
-   * used since start; a revoked key's series goes with it on the instance that revoked it.
+   * Count a request authenticated by API key `keyId` (`api_key_requests_total{key_id}`, the id,
+   * never the key): its own series for the first {@link API_KEY_SERIES_MAX} keys counted since
+   * start, `key_id="other"` for the rest.
    */
-  readonly apiKeyRequests: Counter<"key_id">;
+  countApiKeyRequest(keyId: number): void;
+  /** Drop a revoked key's series (on this instance), freeing its place for another key. */
+  forgetApiKey(keyId: number): void;
   readonly rateLimitStoreErrors: Counter<"store">;
   readonly versionGateRejections: Counter;
   readonly tokenPurgeRuns: Counter<"outcome">;
@@ -437,7 +456,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const authRefreshes = new Counter({
     name: "auth_token_refreshes_total",
-    help: "Refresh-token exchanges (POST /auth/refresh), by outcome",
+    help: "Refresh-token exchanges (POST /auth/refresh, refresh grant on /auth/token), by outcome",
     labelNames: ["outcome"] as const,
     registers,
   });
@@ -452,6 +471,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["reason"] as const,
     registers,
   });
+  const auditEvents = new Counter({
+    name: "audit_events_total",
+    help: "Audit events written, by action",
+    labelNames: ["action"] as const,
+    registers,
+  });
   const rateLimited = new Counter({
     name: "rate_limited_requests_total",
     help: "Requests answered 429 by a rate limit, by scope",
@@ -460,10 +485,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const apiKeyRequests = new Counter({
     name: "api_key_requests_total",
-    help: "Requests authenticated by an API key, by key id",
+    help: `Requests authenticated by an API key, by key id (the first ${API_KEY_SERIES_MAX} ` +
+      'keys counted; the rest as key_id="other")',
     labelNames: ["key_id"] as const,
     registers,
   });
+  const apiKeySeriesMax = options.apiKeySeriesMax ?? API_KEY_SERIES_MAX;
+  const apiKeySeries = new Map<number, ReturnType<typeof apiKeyRequests.labels>>();
+  let otherApiKeys: ReturnType<typeof apiKeyRequests.labels> | undefined;
   const rateLimitStoreErrors = new Counter({
     name: "rate_limit_store_errors_total",
     help: "Rate-limit store failures (the in-process fallback counted the request)",
@@ -527,6 +556,15 @@ export function createMetrics(options: MetricsOptions): Metrics {
     1,
   );
 
+  if (options.passwordHashBackend !== undefined) {
+    new Gauge({
+      name: "password_hash_backend_info",
+      help: "Where Argon2id password hashes run (native binding or Web Crypto); always 1",
+      labelNames: ["backend"] as const,
+      registers,
+    }).set({ backend: options.passwordHashBackend }, 1);
+  }
+
   registerProcessMetrics(registry);
 
   const eventLoopDelay = new Histogram({
@@ -543,10 +581,25 @@ export function createMetrics(options: MetricsOptions): Metrics {
     authRefreshes,
     authRefreshReuse,
     authSessionsRevoked,
+    auditEvents,
     countAuthentication: (method, outcome) =>
       authenticationChildren.get(`${method} ${outcome}`)?.inc(),
     rateLimited,
-    apiKeyRequests,
+    countApiKeyRequest(keyId) {
+      let series = apiKeySeries.get(keyId);
+      if (series === undefined) {
+        if (apiKeySeries.size >= apiKeySeriesMax) {
+          (otherApiKeys ??= apiKeyRequests.labels({ key_id: "other" })).inc();
+          return;
+        }
+        series = apiKeyRequests.labels({ key_id: String(keyId) });
+        apiKeySeries.set(keyId, series);
+      }
+      series.inc();
+    },
+    forgetApiKey(keyId) {
+      if (apiKeySeries.delete(keyId)) apiKeyRequests.remove({ key_id: String(keyId) });
+    },
     rateLimitStoreErrors,
     versionGateRejections,
     tokenPurgeRuns,

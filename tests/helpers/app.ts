@@ -10,7 +10,13 @@ import { createDeps, type OwnedDeps } from "@/deps.ts";
 import type { TokenAuthenticator } from "@/middleware/authenticator.ts";
 import { type Clock, ManualClock } from "@/runtime/clock.ts";
 import { createMetrics } from "@/runtime/metrics.ts";
-import { type Argon2Params, hashQueueLimits, PasswordHasher } from "@/runtime/passwords.ts";
+import { choosePasswordBackend } from "@/runtime/password-backends.ts";
+import {
+  type Argon2Params,
+  defaultHashQueueLimit,
+  hashQueueLimits,
+  PasswordHasher,
+} from "@/runtime/passwords.ts";
 import type { OidcSetup } from "@/modules/oidc/oidc.index.ts";
 import { createTestDatabase, type Dialect, type TestDatabase } from "./databases.ts";
 
@@ -92,6 +98,8 @@ export async function createTestApp(
   const db = shared ? database.open() : database.db;
   const config = testConfig(database.url, options.env);
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(new Date());
+  // The backend the service would choose (the native binding where it loads).
+  const { backend } = await choosePasswordBackend(config.auth.passwordHasher);
   const deps = await createDeps(config, {
     db,
     clock,
@@ -99,7 +107,8 @@ export async function createTestApp(
       config.auth.secretKey,
       TEST_ARGON2,
       undefined,
-      hashQueueLimits(config.auth.hashQueueLimit),
+      hashQueueLimits(config.auth.hashQueueLimit ?? defaultHashQueueLimit(backend.name)),
+      backend,
     ),
     metrics: createMetrics({ version: "test", poolStats: () => db.stats() }),
     authenticators: options.authenticators ?? [],

@@ -1,3 +1,6 @@
+import type { Context } from "hono";
+import type { AppEnv } from "@/middleware/app-env.ts";
+import { auditActorOf, type AuditLog } from "@/modules/audit/audit.service.ts";
 import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import type {
   CreateApiKeyRoute,
@@ -7,11 +10,20 @@ import type {
 import * as service from "@/modules/api-keys/api-keys.service.ts";
 
 /** The handlers of `/auth/api-keys*`. */
-export function createApiKeysHandlers(deps: service.ApiKeysDeps) {
+export function createApiKeysHandlers(
+  deps: service.ApiKeysDeps & { readonly auditLog: AuditLog },
+) {
+  /** The request's database, and its audit context for the changes it makes. */
+  const withRequest = <E extends AppEnv>(c: Context<E>) => ({
+    ...deps,
+    db: c.get("db"),
+    audit: { log: deps.auditLog, actor: auditActorOf(c) },
+  });
+
   const createApiKey: AppRouteHandler<CreateApiKeyRoute> = async (c) => {
     const body = c.req.valid("json");
     const { apiKey, key } = await service.createApiKey(
-      { ...deps, db: c.get("db") },
+      withRequest(c),
       c.get("user"),
       {
         name: body.name,
@@ -28,14 +40,14 @@ export function createApiKeysHandlers(deps: service.ApiKeysDeps) {
   const listApiKeys: AppRouteHandler<ListApiKeysRoute> = async (c) => {
     const { user_id } = c.req.valid("query");
     return c.json(
-      await service.listApiKeys({ ...deps, db: c.get("db") }, c.get("user"), user_id),
+      await service.listApiKeys(withRequest(c), c.get("user"), user_id),
       200,
     );
   };
 
   const revokeApiKey: AppRouteHandler<RevokeApiKeyRoute> = async (c) => {
     const { key_id } = c.req.valid("param");
-    await service.revokeApiKey({ ...deps, db: c.get("db") }, c.get("user"), key_id);
+    await service.revokeApiKey(withRequest(c), c.get("user"), key_id);
     return c.body(null, 204);
   };
 

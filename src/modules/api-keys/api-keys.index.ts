@@ -3,6 +3,7 @@ import { createAppRouter } from "@/middleware/app-router.ts";
 import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createApiKeysHandlers } from "@/modules/api-keys/api-keys.handlers.ts";
 import * as routes from "@/modules/api-keys/api-keys.routes.ts";
+import type { AuditLog } from "@/modules/audit/audit.service.ts";
 
 /** `/auth/api-keys*`: create, list and revoke API keys. */
 export const apiKeysModule = defineModule({
@@ -16,7 +17,7 @@ export const apiKeysModule = defineModule({
       "A key acts as its owner narrowed to its scopes, has its own rate limit, and cannot " +
       "manage keys, sessions or passwords.",
   },
-  router: (deps: ModuleDeps) => {
+  router: (deps: ModuleDeps & { readonly auditLog: AuditLog }) => {
     const handlers = createApiKeysHandlers(deps);
     return createAppRouter(deps)
       .openapi(routes.createApiKey, handlers.createApiKey)

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { jsonContent, problemResponses } from "@/http/openapi.ts";
 import { defineRoute } from "@/http/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
+import { idempotent } from "@/middleware/idempotency.ts";
 import {
   ApiKeyIdParamsSchema,
   ApiKeySchema,
@@ -26,7 +27,7 @@ export const createApiKey = defineRoute({
     "Needs a session token. The key (`iak_` + 43 base64url characters) is in this response " +
     "only; the service keeps its SHA-256 digest. It acts as its owner, narrowed to `scopes`. " +
     "A user holds at most API_KEYS_MAX_PER_USER keys (409 beyond it).",
-  middleware: [sessionOnly] as const,
+  middleware: [sessionOnly, idempotent()] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateApiKeySchema } } },
   },

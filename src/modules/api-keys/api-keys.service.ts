@@ -9,6 +9,7 @@ import type { Queryable } from "@/db/database.ts";
 import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { AuthUser } from "@/middleware/app-env.ts";
 import type { ScopeCatalog } from "@/http/scopes.ts";
+import { type AuditContext, recordIn } from "@/modules/audit/audit.service.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "@/http/errors.ts";
 import { generateToken, hashToken } from "@/runtime/tokens.ts";
 import {
@@ -41,7 +42,7 @@ export interface ApiKeysDeps extends Pick<AppDeps, "clock" | "config" | "metrics
   readonly scopes: ScopeCatalog;
 }
 
-type Deps = Pick<AppDeps, "db"> & ApiKeysDeps;
+type Deps = Pick<AppDeps, "db"> & ApiKeysDeps & { readonly audit?: AuditContext };
 
 /** A created key and the key itself (returned once). */
 export interface CreatedApiKey {
@@ -92,7 +93,7 @@ export async function createApiKey(
       throw new ConflictError(`A user holds at most ${max} API keys; revoke one first`);
     }
     try {
-      return await insertApiKey(tx, {
+      const created = await insertApiKey(tx, {
         userId: owner.id,
         name: request.name,
         keyHash,
@@ -101,6 +102,20 @@ export async function createApiKey(
         now,
         expiresAt: request.expiresAt ?? null,
       });
+      // Never the key: its id, name, prefix (as lists show it), scopes and expiry.
+      await recordIn(tx, deps.audit, {
+        action: "api_key.created",
+        targetType: "api_key",
+        targetId: created.id,
+        changes: {
+          user_id: { before: null, after: owner.id },
+          name: { before: null, after: created.name },
+          prefix: { before: null, after: created.prefix },
+          scopes: { before: null, after: created.scopes },
+          expires_at: { before: null, after: created.expires_at },
+        },
+      });
+      return created;
     } catch (error) {
       if (error instanceof UniqueViolationError) {
         throw new ConflictError(`An API key named "${request.name}" already exists for this user`);
@@ -136,9 +151,16 @@ export async function revokeApiKey(
   actor: AuthUser,
   keyId: number,
 ): Promise<void> {
-  const deleted = actor.role === "admin"
-    ? await deleteApiKey(deps.db, keyId)
-    : await deleteApiKey(deps.db, keyId, actor.id);
-  if (!deleted) throw new NotFoundError("API key not found");
-  deps.metrics.apiKeyRequests.remove({ key_id: String(keyId) });
+  await deps.db.transaction(async (tx) => {
+    const deleted = actor.role === "admin"
+      ? await deleteApiKey(tx, keyId)
+      : await deleteApiKey(tx, keyId, actor.id);
+    if (!deleted) throw new NotFoundError("API key not found");
+    await recordIn(tx, deps.audit, {
+      action: "api_key.revoked",
+      targetType: "api_key",
+      targetId: keyId,
+    });
+  });
+  deps.metrics.forgetApiKey(keyId);
 }

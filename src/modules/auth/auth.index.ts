@@ -3,6 +3,7 @@ import { createAppRouter } from "@/middleware/app-router.ts";
 import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createAuthHandlers } from "@/modules/auth/auth.handlers.ts";
 import * as routes from "@/modules/auth/auth.routes.ts";
+import type { AuditLog } from "@/modules/audit/audit.service.ts";
 
 /** `/auth/*`: login, refresh, logout and the caller's sessions (`/auth/me` is in users). */
 export const authModule = defineModule({
@@ -17,7 +18,7 @@ export const authModule = defineModule({
       "Send the access token as `Authorization: Bearer <token>`. Each login is a session " +
       "(device) the user can list and revoke.",
   },
-  router: (deps: ModuleDeps) => {
+  router: (deps: ModuleDeps & { readonly auditLog: AuditLog }) => {
     const handlers = createAuthHandlers(deps);
     return createAppRouter(deps)
       .openapi(routes.login, handlers.login)

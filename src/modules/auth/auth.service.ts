@@ -25,6 +25,7 @@ import {
   rotateSessionTokens,
 } from "@/modules/auth/sessions.repository.ts";
 import type { Session, TokenResponse } from "@/modules/auth/auth.schemas.ts";
+import { type AuditContext, recordIn } from "@/modules/audit/audit.service.ts";
 import {
   findUserWithHashByUsername,
   isUsername,
@@ -219,7 +220,10 @@ export type RefreshResult =
  * concurrent refreshes succeeds and none deadlocks.
  */
 export async function refreshSession(
-  deps: Pick<AppDeps, "config" | "db" | "clock"> & Partial<Pick<AppDeps, "metrics">>,
+  deps:
+    & Pick<AppDeps, "config" | "db" | "clock">
+    & Partial<Pick<AppDeps, "metrics">>
+    & { audit?: AuditContext },
   refreshToken: string,
 ): Promise<RefreshResult> {
   const result = await rotate(deps, refreshToken);
@@ -238,7 +242,7 @@ export async function refreshSession(
 
 /** `POST /auth/refresh`: new tokens for a refresh token; 401 for every failure. */
 export async function refresh(
-  deps: Pick<AppDeps, "config" | "db" | "clock" | "metrics">,
+  deps: Pick<AppDeps, "config" | "db" | "clock" | "metrics"> & { audit?: AuditContext },
   refreshToken: string,
 ): Promise<TokenResponse> {
   const result = await refreshSession(deps, refreshToken);
@@ -249,7 +253,7 @@ export async function refresh(
 }
 
 async function rotate(
-  deps: Pick<AppDeps, "config" | "db" | "clock">,
+  deps: Pick<AppDeps, "config" | "db" | "clock"> & { audit?: AuditContext },
   refreshToken: string,
 ): Promise<RefreshResult> {
   if (!TOKEN_PATTERN.test(refreshToken)) return { outcome: "unknown" };
@@ -270,6 +274,22 @@ async function rotate(
     if (!state) return { outcome: "unknown" as const };
     const revoke = async (outcome: Exclude<RefreshOutcome, "success" | "unknown">) => {
       await deleteSession(tx, sessionId);
+      const audit = deps.audit && {
+        log: deps.audit.log,
+        // Whoever holds the refresh token acts for the session's owner.
+        actor: {
+          ...deps.audit.actor,
+          userId: state.userId,
+          method: "refresh_token" as const,
+          credential: `session:${sessionId}`,
+        },
+      };
+      await recordIn(tx, audit, {
+        action: "session.revoked",
+        targetType: "session",
+        targetId: sessionId,
+        changes: { reason: { before: null, after: `refresh_${outcome}` } },
+      });
       return { outcome, sessionId, userId: state.userId };
     };
     if (state.refreshTokenHash !== presentedRefreshHash) {
@@ -306,11 +326,22 @@ async function rotate(
   };
 }
 
+/** What ending sessions needs: the database, the metrics, and where it is recorded. */
+type RevokeDeps = Pick<AppDeps, "db" | "metrics"> & { audit?: AuditContext };
+
 /** `POST /auth/logout`: end the session of this request. */
-export async function logout(deps: Pick<AppDeps, "db" | "metrics">, sessionId: number) {
-  if (await deleteSession(deps.db, sessionId)) {
-    deps.metrics.authSessionsRevoked.inc({ reason: "logout" });
-  }
+export async function logout(deps: RevokeDeps, sessionId: number) {
+  const ended = await deps.db.transaction(async (tx) => {
+    if (!(await deleteSession(tx, sessionId))) return false;
+    await recordIn(tx, deps.audit, {
+      action: "session.revoked",
+      targetType: "session",
+      targetId: sessionId,
+      changes: { reason: { before: null, after: "logout" } },
+    });
+    return true;
+  });
+  if (ended) deps.metrics.authSessionsRevoked.inc({ reason: "logout" });
 }
 
 /** `GET /auth/sessions`: the user's sessions, newest first, marking the current one. */
@@ -325,22 +356,44 @@ export async function listSessions(
 
 /** `DELETE /auth/sessions/{id}`: end one of the user's sessions; 404 when it is not theirs. */
 export async function revokeSession(
-  deps: Pick<AppDeps, "db" | "metrics">,
+  deps: RevokeDeps,
   userId: number,
   sessionId: number,
 ): Promise<void> {
-  if (!(await deleteSession(deps.db, sessionId, userId))) {
-    throw new NotFoundError("Session not found");
-  }
+  await deps.db.transaction(async (tx) => {
+    if (!(await deleteSession(tx, sessionId, userId))) {
+      throw new NotFoundError("Session not found");
+    }
+    await recordIn(tx, deps.audit, {
+      action: "session.revoked",
+      targetType: "session",
+      targetId: sessionId,
+      changes: { reason: { before: null, after: "revoked" } },
+    });
+  });
   deps.metrics.authSessionsRevoked.inc({ reason: "revoked" });
 }
 
 /** `DELETE /auth/sessions`: end every session of the user but this one. */
 export async function revokeOtherSessions(
-  deps: Pick<AppDeps, "db" | "metrics">,
+  deps: RevokeDeps,
   userId: number,
   currentSessionId: number,
 ): Promise<void> {
-  const revoked = await deleteUserSessions(deps.db, userId, currentSessionId);
+  const revoked = await deps.db.transaction(async (tx) => {
+    const revoked = await deleteUserSessions(tx, userId, currentSessionId);
+    if (revoked > 0) {
+      await recordIn(tx, deps.audit, {
+        action: "session.revoked",
+        targetType: "user",
+        targetId: userId,
+        changes: {
+          sessions: { before: revoked, after: 0 },
+          reason: { before: null, after: "logout_others" },
+        },
+      });
+    }
+    return revoked;
+  });
   if (revoked > 0) deps.metrics.authSessionsRevoked.inc({ reason: "logout_others" }, revoked);
 }

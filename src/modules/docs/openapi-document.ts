@@ -45,13 +45,18 @@ export interface OpenApiTag {
   readonly description: string;
 }
 
+/** Where {@link describeLists} puts the paragraph on list shapes, written from the document. */
+const LISTS_MARKER = "{{lists}}";
+
 const DESCRIPTION = `A reference REST service for users and their items, on Deno and Hono.
 
 **Authentication.** \`POST /auth/token\` exchanges a username and password for a bearer access
 token and a refresh token. Send \`Authorization: Bearer <access_token>\` on every other call;
-\`POST /auth/refresh\` rotates the pair. In these docs, "Authorize" (Swagger) and the Authentication panel
-(Scalar) log in with a username and password through the OAuth 2 password flow. Machine clients
-send an API key from \`POST /auth/api-keys\` the same way (\`Authorization: Bearer iak_…\`).
+the refresh grant on the same URL (\`grant_type=refresh_token\`, RFC 6749 section 6) or
+\`POST /auth/refresh\` rotates the pair. In these docs, "Authorize" (Swagger) and the
+Authentication panel (Scalar, whose Refresh button renews the tokens) log in with a username and
+password through the OAuth 2 password flow. Machine clients send an API key from
+\`POST /auth/api-keys\` the same way (\`Authorization: Bearer iak_…\`).
 
 **Errors.** Every error is an RFC 9457 \`application/problem+json\` body with \`type\`, \`title\`,
 \`status\`, \`detail\`, a stable \`code\` and the \`request_id\` (also in the \`X-Request-Id\`
@@ -67,8 +72,7 @@ gets 426 with the latest supported version; a deprecated one gets \`Deprecation\
 address, failed bearer tokens per address, renames per user; the whole API per caller. A
 refused request gets 429 with \`Retry-After\`.
 
-**Pagination.** Lists take \`page\` (from 1) and \`limit\` (1 to 100) and answer
-\`{page, limit, total, <items>}\` in a stable order.`;
+${LISTS_MARKER}`;
 
 /** Document-level fields: everything but the paths and schemas the routes contribute. */
 export const OPENAPI_CONFIG = {
@@ -273,6 +277,79 @@ export function addIntegerFormats(node: unknown): void {
   for (const child of Object.values(schema)) addIntegerFormats(child);
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+function sentenceList(parts: readonly string[]): string {
+  return parts.length <= 1
+    ? parts.join("")
+    : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}
+
+/**
+ * Write the description's paragraph on list shapes from the document itself, so it names every
+ * list operation with the shape it answers, those added later included: the paged lists (a 200
+ * with `next_cursor`) and the ones answering a bare JSON array.
+ */
+export function describeLists(doc: OpenApiDocument): void {
+  const info = doc.info as unknown as Json;
+  if (typeof info.description !== "string" || !info.description.includes(LISTS_MARKER)) return;
+  const schemas = ((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
+  const deref = (node: Json | undefined): Json | undefined =>
+    typeof node?.$ref === "string" ? schemas[node.$ref.replace("#/components/schemas/", "")] : node;
+  const paged: string[] = [];
+  const bare: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    const responses = (item as Json).get as Json | undefined;
+    const ok = (responses?.responses as Json | undefined)?.["200"] as Json | undefined;
+    const schema = deref(
+      ((ok?.content as Json | undefined)?.["application/json"] as Json)?.schema as Json,
+    );
+    if (!schema) continue;
+    const properties = schema.properties as Record<string, Json> | undefined;
+    if (schema.type === "array") bare.push(`\`GET ${path}\``);
+    else if (properties?.next_cursor) {
+      const key = Object.keys(properties).find((name) => properties[name]!.type === "array");
+      paged.push(`\`GET ${path}\` (\`${key}\`)`);
+    }
+  }
+  const text = `**Lists.** ${sentenceList(paged)} are paged: they take \`page\` (from 1) or ` +
+    `\`cursor\`, and \`limit\` (1 to 100), and answer ` +
+    `\`{page, limit, total, total_relation, next_cursor, <items>}\` in a stable order ` +
+    `(\`<items>\` is the member named after each path). \`page\` is null on a page reached by ` +
+    `\`cursor\`; \`total_relation\` is \`eq\` when \`total\` is exact and \`gte\` when counting ` +
+    `stopped; \`next_cursor\` (null on the last page) is passed back as \`cursor\`. ` +
+    `${sentenceList(bare)} answer a bare JSON array: short, unpaged lists, kept as the ` +
+    `reference app answered them.`;
+  info.description = info.description.replace(LISTS_MARKER, text);
+}
+
+/**
+ * Drop the `discriminator` of a `oneOf` whose property some option does not require (the
+ * password grant of `POST /auth/token` may leave `grant_type` out): OpenAPI 3.1 expects the
+ * property in every payload, and a generator given a partial mapping would type the unmapped
+ * option with its schema's name. The options still exclude each other, so `oneOf` alone says it.
+ */
+export function dropOptionalDiscriminators(doc: OpenApiDocument): void {
+  const schemas = ((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== "object") return;
+    const schema = node as Json;
+    const discriminator = schema.discriminator as { propertyName?: string } | undefined;
+    if (discriminator && Array.isArray(schema.oneOf)) {
+      const property = discriminator.propertyName;
+      const requiredByAll = (schema.oneOf as Json[]).every((option) => {
+        const ref = typeof option.$ref === "string"
+          ? schemas[option.$ref.replace("#/components/schemas/", "")]
+          : option;
+        return Array.isArray(ref?.required) && ref.required.includes(property);
+      });
+      if (!requiredByAll) delete schema.discriminator;
+    }
+    for (const child of Object.values(schema)) visit(child);
+  };
+  visit(doc);
+}
+
 /**
  * Complete a generated document in place: shared components, derived operation ids and the
  * responses, parameters and headers the global middleware adds. Route declarations win.
@@ -353,6 +430,8 @@ export function completeOpenApiDocument(
   }
   if (options.openIdConnectUrl) addOpenIdConnect(doc, components, options.openIdConnectUrl);
   addIntegerFormats(doc);
+  dropOptionalDiscriminators(doc);
+  describeLists(doc);
   return doc;
 }
 

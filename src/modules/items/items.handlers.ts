@@ -1,3 +1,4 @@
+import { ifMatchPrecondition, jsonWithEtag } from "@/http/etag.ts";
 import { nextLink } from "@/http/pagination.ts";
 import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import * as service from "@/modules/items/items.service.ts";
@@ -12,6 +13,7 @@ import type {
 /** The handlers of `/items`, created with what the service needs besides the database. */
 export function createItemsHandlers(deps: service.ItemsDeps) {
   const { clock, config } = deps;
+  const ifMatch = { required: config.http.requireIfMatch };
 
   const createItem: AppRouteHandler<CreateItemRoute> = async (c) => {
     const item = await service.createItem(
@@ -20,7 +22,7 @@ export function createItemsHandlers(deps: service.ItemsDeps) {
       c.req.valid("json"),
     );
     c.header("Location", `/items/${item.id}`);
-    return c.json(item, 201);
+    return jsonWithEtag(c, item, 201);
   };
 
   const listItems: AppRouteHandler<ListItemsRoute> = async (c) => {
@@ -34,18 +36,21 @@ export function createItemsHandlers(deps: service.ItemsDeps) {
 
   const getItem: AppRouteHandler<GetItemRoute> = async (c) => {
     const { item_id: id } = c.req.valid("param");
-    return c.json(await service.getItem(c.get("db"), id), 200);
+    return jsonWithEtag(c, await service.getItem(c.get("db"), id), 200);
   };
 
   const updateItem: AppRouteHandler<UpdateItemRoute> = async (c) => {
     const { item_id: id } = c.req.valid("param");
-    const item = await service.updateItem({ db: c.get("db"), clock }, id, c.req.valid("json"));
-    return c.json(item, 200);
+    const precondition = ifMatchPrecondition(c.req.header("if-match"), ifMatch);
+    const changes = c.req.valid("json");
+    const item = await service.updateItem({ db: c.get("db"), clock }, id, changes, precondition);
+    return jsonWithEtag(c, item, 200);
   };
 
   const deleteItem: AppRouteHandler<DeleteItemRoute> = async (c) => {
     const { item_id: id } = c.req.valid("param");
-    await service.deleteItem(c.get("db"), id);
+    const precondition = ifMatchPrecondition(c.req.header("if-match"), ifMatch);
+    await service.deleteItem(c.get("db"), id, precondition);
     return c.body(null, 204);
   };
 

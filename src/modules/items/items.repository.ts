@@ -58,6 +58,14 @@ export async function findItemById(db: Queryable, id: number): Promise<Item | un
   return rows[0] && toItem(rows[0]);
 }
 
+/**
+ * Take the item's row lock for the rest of the transaction (MySQL; SQLite runs one write
+ * transaction at a time), with a no-op write by primary key.
+ */
+export async function lockItem(db: Queryable, id: number): Promise<void> {
+  await db.execute("UPDATE items SET id = id WHERE id = ?", [id]);
+}
+
 /** The owner's user id of an item, or undefined when there is no such item. */
 export async function findItemOwnerId(db: Queryable, id: number): Promise<number | undefined> {
   const rows = await db.query<{ user_id: number }>("SELECT user_id FROM items WHERE id = ?", [id]);

@@ -1,6 +1,14 @@
-import { jsonContent, problemResponses } from "@/http/openapi.ts";
+import {
+  ETAG_HEADER,
+  IF_MATCH_PARAMETER,
+  IF_NONE_MATCH_PARAMETER,
+  jsonContent,
+  NOT_MODIFIED_RESPONSE,
+  problemResponses,
+} from "@/http/openapi.ts";
 import { defineRoute } from "@/http/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
+import { idempotent } from "@/middleware/idempotency.ts";
 import { requireOwnerOrAdmin } from "@/middleware/permissions.ts";
 import {
   CreateItemSchema,
@@ -29,12 +37,12 @@ export const createItem = defineRoute({
   tags,
   summary: "Create an item owned by the caller",
   description: "The name must be unique among the caller's items (409 otherwise).",
-  middleware: [requireAuth({ scopes: ["items:write"] })] as const,
+  middleware: [requireAuth({ scopes: ["items:write"] }), idempotent()] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateItemSchema } } },
   },
   responses: {
-    201: jsonContent(ItemSchema, "The new item"),
+    201: { ...jsonContent(ItemSchema, "The new item"), headers: ETAG_HEADER },
     ...problemResponses(400, 401, 403, 409, 413, 415, 422, 426),
   },
 });
@@ -74,11 +82,14 @@ export const getItem = defineRoute({
   path: "/items/{item_id}",
   tags,
   summary: "Get an item",
-  description: "Any user may read any item; 404 when none has this id.",
+  description: "Any user may read any item; 404 when none has this id. Carries an `ETag`; " +
+    "with `If-None-Match` naming it, 304.",
   middleware: [requireAuth({ scopes: ["items:read"] })] as const,
+  parameters: [IF_NONE_MATCH_PARAMETER],
   request: { params: ItemIdParamsSchema },
   responses: {
-    200: jsonContent(ItemSchema, "The item"),
+    200: { ...jsonContent(ItemSchema, "The item"), headers: ETAG_HEADER },
+    304: NOT_MODIFIED_RESPONSE,
     ...problemResponses(401, 403, 404, 422, 426),
   },
 });
@@ -91,15 +102,17 @@ export const updateItem = defineRoute({
   summary: "Change an item (owner or admin)",
   description:
     "Absent fields stay as they are; `description: null` clears it. Keeping the item's own " +
-    "name is not a conflict; taking the name of another of the owner's items is (409).",
+    "name is not a conflict; taking the name of another of the owner's items is (409). With " +
+    "`If-Match`, only the representation it names is changed (412 otherwise).",
   middleware: [requireAuth({ scopes: ["items:write"] }), ownerOrAdmin] as const,
+  parameters: [IF_MATCH_PARAMETER],
   request: {
     params: ItemIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateItemSchema } } },
   },
   responses: {
-    200: jsonContent(ItemSchema, "The changed item"),
-    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 426),
+    200: { ...jsonContent(ItemSchema, "The changed item"), headers: ETAG_HEADER },
+    ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 426, 428),
   },
 });
 export type UpdateItemRoute = typeof updateItem;
@@ -109,12 +122,14 @@ export const deleteItem = defineRoute({
   path: "/items/{item_id}",
   tags,
   summary: "Delete an item (owner or admin)",
-  description: "403 for anyone but its owner or an admin; 404 when none has this id.",
+  description: "403 for anyone but its owner or an admin; 404 when none has this id. With " +
+    "`If-Match`, only the representation it names is deleted (412 otherwise).",
   middleware: [requireAuth({ scopes: ["items:write"] }), ownerOrAdmin] as const,
+  parameters: [IF_MATCH_PARAMETER],
   request: { params: ItemIdParamsSchema },
   responses: {
     204: { description: "Deleted" },
-    ...problemResponses(401, 403, 404, 422, 426),
+    ...problemResponses(401, 403, 404, 412, 422, 426, 428),
   },
 });
 export type DeleteItemRoute = typeof deleteItem;

@@ -31,6 +31,8 @@ export interface ItemsDeps {
     readonly auth: { readonly secretKey: string };
     /** MySQL's limit on each list statement. */
     readonly database: { readonly listQueryTimeoutMs: number };
+    /** Whether writes must name the representation they change (REQUIRE_IF_MATCH). */
+    readonly http: { readonly requireIfMatch: boolean };
   };
 }
 
@@ -117,23 +119,60 @@ export async function getItem(db: Queryable, id: number): Promise<Item> {
 }
 
 /**
- * Change an item; 404 when there is none with this id, 409 when renamed to the name of another
- * of the owner's items (keeping its own name is not a conflict).
+ * A check of the item as it is, run under its row lock before a write (an `If-Match`); it
+ * throws to refuse the write.
  */
-export async function updateItem(deps: Deps, id: number, changes: ItemChanges): Promise<Item> {
-  const item = await deps.db.transaction((tx) =>
-    unlessNameTaken(
+export type ItemPrecondition = (current: Item) => void;
+
+/** The item locked for this transaction, checked by `precondition`; 404 when none. */
+async function lockedItem(
+  tx: Queryable,
+  id: number,
+  precondition: ItemPrecondition,
+): Promise<Item> {
+  await repository.lockItem(tx, id);
+  const current = await repository.findItemById(tx, id);
+  if (!current) throw new NotFoundError(ITEM_NOT_FOUND);
+  precondition(current);
+  return current;
+}
+
+/**
+ * Change an item; 404 when there is none with this id, 409 when renamed to the name of another
+ * of the owner's items (keeping its own name is not a conflict). With a `precondition`, it is
+ * checked against the item under its row lock, so of two writers naming one version only the
+ * first changes it.
+ */
+export async function updateItem(
+  deps: Deps,
+  id: number,
+  changes: ItemChanges,
+  precondition?: ItemPrecondition,
+): Promise<Item> {
+  const item = await deps.db.transaction(async (tx) => {
+    if (precondition) await lockedItem(tx, id, precondition);
+    return unlessNameTaken(
       changes.name ?? "",
       () => repository.updateItem(tx, id, { ...changes, now: deps.clock.now() }),
-    )
-  );
+    );
+  });
   if (!item) throw new NotFoundError(ITEM_NOT_FOUND);
   return item;
 }
 
-/** Delete an item; 404 when there is none with this id. */
-export async function deleteItem(db: Queryable, id: number): Promise<void> {
-  if (!(await repository.deleteItem(db, id))) throw new NotFoundError(ITEM_NOT_FOUND);
+/** Delete an item; 404 when there is none with this id (or `precondition` refuses). */
+export async function deleteItem(
+  db: Database,
+  id: number,
+  precondition?: ItemPrecondition,
+): Promise<void> {
+  const deleted = precondition
+    ? await db.transaction(async (tx) => {
+      await lockedItem(tx, id, precondition);
+      return repository.deleteItem(tx, id);
+    })
+    : await repository.deleteItem(db, id);
+  if (!deleted) throw new NotFoundError(ITEM_NOT_FOUND);
 }
 
 /** The owner's user id of an item, or undefined when there is none (`requireOwnerOrAdmin`). */

@@ -8,6 +8,7 @@
  */
 import type { AppDeps } from "@/middleware/app-deps.ts";
 import type { UsersDeps } from "@/modules/users/users.service.ts";
+import { type AuditLog, cliActor, recordIn } from "@/modules/audit/audit.service.ts";
 import { NotFoundError, ValidationError } from "@/http/errors.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { isUsername } from "@/modules/users/usernames.ts";
@@ -77,23 +78,39 @@ async function findByName(
  * ```
  */
 export async function breakGlass(
-  deps: Pick<AppDeps, "db" | "clock"> & Pick<UsersDeps, "credentials">,
+  deps:
+    & Pick<AppDeps, "db" | "clock">
+    & Pick<UsersDeps, "credentials">
+    & { readonly auditLog?: AuditLog },
   action: BreakGlassAction,
   username: string,
 ): Promise<BreakGlassResult> {
   const target = await findByName(deps, username);
   let changed = false;
   let revokedSessions = 0;
-  if (action === "deactivate" || action === "reactivate") {
-    const activated = action === "reactivate";
-    if (target.activated !== activated) {
-      await updateUser(deps.db, target.id, { activated }, deps.clock.now());
-      changed = true;
+  const audit = deps.auditLog && { log: deps.auditLog, actor: cliActor(action) };
+  await deps.db.transaction(async (tx) => {
+    if (action === "deactivate" || action === "reactivate") {
+      const activated = action === "reactivate";
+      if (target.activated !== activated) {
+        await updateUser(tx, target.id, { activated }, deps.clock.now());
+        changed = true;
+      }
     }
-  }
-  if (action === "deactivate" || action === "revoke-sessions") {
-    revokedSessions = await deps.credentials.revokeSessions(deps.db, target.id);
-  }
+    if (action === "deactivate" || action === "revoke-sessions") {
+      revokedSessions = await deps.credentials.revokeSessions(tx, target.id);
+    }
+    // Every break-glass command is recorded, whether or not it changed anything.
+    await recordIn(tx, audit, {
+      action: `break_glass.${action}`,
+      targetType: "user",
+      targetId: target.id,
+      changes: {
+        ...(changed ? { activated: { before: target.activated, after: !target.activated } } : {}),
+        ...(revokedSessions > 0 ? { sessions: { before: revokedSessions, after: 0 } } : {}),
+      },
+    });
+  });
   const user = await findUserById(deps.db, target.id);
   if (!user) throw new NotFoundError(`No user named "${username}"`);
   const activeAdmins = await countActiveAdmins(deps.db);

@@ -17,6 +17,7 @@ import { ROLE_IDS } from "@/modules/roles/roles.service.ts";
 import type { User } from "@/modules/users/users.repository.ts";
 import { USERNAME_PATTERN } from "@/modules/users/users.schemas.ts";
 import { createUser } from "@/modules/users/users.service.ts";
+import { type AuditLog, cliActor } from "@/modules/audit/audit.service.ts";
 
 /**
  * Create an active admin account. The username follows the API's rule and the password its
@@ -42,7 +43,7 @@ import { createUser } from "@/modules/users/users.service.ts";
  * ```
  */
 export async function createAdmin(
-  deps: Pick<AppDeps, "db" | "clock" | "passwords">,
+  deps: Pick<AppDeps, "db" | "clock" | "passwords"> & { readonly auditLog?: AuditLog },
   username: string,
   password: string,
 ): Promise<User> {
@@ -63,7 +64,12 @@ export async function createAdmin(
     errors.push({ path: "password", message: PASSWORD_NOT_WELL_FORMED });
   }
   if (errors.length > 0) throw new ValidationError(errors, "Invalid admin account");
-  const { user } = await createUser(deps, { username, roleId: ROLE_IDS.admin, password });
+  const audit = deps.auditLog && { log: deps.auditLog, actor: cliActor("create-admin") };
+  const { user } = await createUser({ ...deps, audit }, {
+    username,
+    roleId: ROLE_IDS.admin,
+    password,
+  });
   getAppLogger("users").info("Created admin {username} (id {user_id})", {
     username: user.username,
     user_id: user.id,

@@ -1,6 +1,7 @@
 import type { AppRouteHandler } from "@/middleware/app-router.ts";
 import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { ForbiddenError } from "@/http/errors.ts";
+import { ifMatchPrecondition, jsonWithEtag } from "@/http/etag.ts";
 import { nextLink } from "@/http/pagination.ts";
 import { effectiveScopes } from "@/middleware/authenticate.ts";
 import type {
@@ -12,20 +13,27 @@ import type {
   UpdateUserRoute,
 } from "@/modules/users/users.routes.ts";
 import * as service from "@/modules/users/users.service.ts";
+import { auditActorOf, type AuditLog } from "@/modules/audit/audit.service.ts";
 
 /** What the users handlers are created with. */
 export type UsersHandlersDeps =
   & Pick<ModuleDeps, "config" | "throttles" | "scopes">
-  & service.UsersDeps;
+  & service.UsersDeps
+  & { readonly auditLog: AuditLog };
 
 /** The handlers of `/users` and `/auth/me`. */
 export function createUsersHandlers(deps: UsersHandlersDeps) {
-  const { config, throttles, scopes } = deps;
+  const { config, throttles, scopes, auditLog } = deps;
+  const ifMatch = { required: config.http.requireIfMatch };
   const users: service.UsersDeps = deps;
 
   const createUser: AppRouteHandler<CreateUserRoute> = async (c) => {
     const body = c.req.valid("json");
-    const { user, generatedPassword } = await service.createUser({ ...users, db: c.get("db") }, {
+    const { user, generatedPassword } = await service.createUser({
+      ...users,
+      db: c.get("db"),
+      audit: { log: auditLog, actor: auditActorOf(c) },
+    }, {
       username: body.username,
       roleId: body.role_id,
       password: body.password,
@@ -48,7 +56,7 @@ export function createUsersHandlers(deps: UsersHandlersDeps) {
 
   const getUser: AppRouteHandler<GetUserRoute> = async (c) => {
     const { user_id } = c.req.valid("param");
-    return c.json(await service.getUser({ db: c.get("db") }, user_id), 200);
+    return jsonWithEtag(c, await service.getUser({ db: c.get("db") }, user_id), 200);
   };
 
   const updateUser: AppRouteHandler<UpdateUserRoute> = async (c) => {
@@ -60,7 +68,7 @@ export function createUsersHandlers(deps: UsersHandlersDeps) {
       throw new ForbiddenError("An API key cannot change passwords; use a session token");
     }
     const user = await service.changeUser(
-      { ...users, db: c.get("db") },
+      { ...users, db: c.get("db"), audit: { log: auditLog, actor: auditActorOf(c) } },
       actor,
       c.get("session")?.id,
       user_id,
@@ -70,13 +78,20 @@ export function createUsersHandlers(deps: UsersHandlersDeps) {
         rename: () => throttles.rename(c, actor.id),
         client: c.get("clientIp"),
       },
+      ifMatchPrecondition(c.req.header("if-match"), ifMatch),
     );
-    return c.json(user, 200);
+    return jsonWithEtag(c, user, 200);
   };
 
   const deleteUser: AppRouteHandler<DeleteUserRoute> = async (c) => {
     const { user_id } = c.req.valid("param");
-    await service.deactivateUser({ ...users, db: c.get("db") }, c.get("user"), user_id);
+    const precondition = ifMatchPrecondition(c.req.header("if-match"), ifMatch);
+    await service.deactivateUser(
+      { ...users, db: c.get("db"), audit: { log: auditLog, actor: auditActorOf(c) } },
+      c.get("user"),
+      user_id,
+      precondition,
+    );
     return c.body(null, 204);
   };
 

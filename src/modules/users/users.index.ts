@@ -4,6 +4,7 @@ import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createUsersHandlers } from "@/modules/users/users.handlers.ts";
 import * as routes from "@/modules/users/users.routes.ts";
 import type { UsersDeps } from "@/modules/users/users.service.ts";
+import type { AuditLog } from "@/modules/audit/audit.service.ts";
 
 /** `/users`, `/users/{user_id}`, and the caller's own account at `/auth/me`. */
 export const usersModule = defineModule({
@@ -26,7 +27,7 @@ export const usersModule = defineModule({
       roles: ["admin", "user"],
     },
   },
-  router: (deps: ModuleDeps & UsersDeps) => {
+  router: (deps: ModuleDeps & UsersDeps & { readonly auditLog: AuditLog }) => {
     const handlers = createUsersHandlers(deps);
     return createAppRouter(deps)
       .openapi(routes.me, handlers.me)

@@ -162,14 +162,16 @@ export interface UserChanges {
 }
 
 /**
- * Apply `changes` and bump `updated_at`; returns whether the row exists. Throws
- * `UniqueViolationError` when the new username is taken.
+ * Apply `changes` and bump `updated_at`; returns whether the row exists (and, with
+ * `expected`, still shows what `expected` shows: a compare-and-set on the representation).
+ * Throws `UniqueViolationError` when the new username is taken.
  */
 export async function updateUser(
   db: Queryable,
   id: number,
   changes: UserChanges,
   now: Date,
+  expected?: User,
 ): Promise<boolean> {
   const sets: string[] = [];
   const params: SqlValue[] = [];
@@ -191,8 +193,18 @@ export async function updateUser(
   }
   sets.push("updated_at = ?");
   params.push(now, id);
+  let where = "id = ?";
+  if (expected) {
+    where += " AND username = ? AND role_id = ? AND activated = ? AND updated_at = ?";
+    params.push(
+      expected.username,
+      expected.role_id,
+      expected.activated,
+      new Date(expected.updated_at),
+    );
+  }
   const { affectedRows } = await db.execute(
-    `UPDATE users SET ${sets.join(", ")} WHERE id = ?`,
+    `UPDATE users SET ${sets.join(", ")} WHERE ${where}`,
     params,
   );
   return affectedRows === 1;

@@ -1,6 +1,14 @@
-import { jsonContent, problemResponses } from "@/http/openapi.ts";
+import {
+  ETAG_HEADER,
+  IF_MATCH_PARAMETER,
+  IF_NONE_MATCH_PARAMETER,
+  jsonContent,
+  NOT_MODIFIED_RESPONSE,
+  problemResponses,
+} from "@/http/openapi.ts";
 import { defineRoute } from "@/http/router.ts";
 import { requireAuth } from "@/middleware/authenticate.ts";
+import { idempotent } from "@/middleware/idempotency.ts";
 import { requireRole, requireSelfOrAdmin } from "@/middleware/permissions.ts";
 import {
   CreatedUserSchema,
@@ -25,7 +33,11 @@ export const createUser = defineRoute({
   description:
     "Without `password`, a random 20-character password is generated and returned once in the " +
     "response. 409 when the username is taken (case-insensitively); 422 for an unknown role.",
-  middleware: [requireAuth({ scopes: ["users:write"] }), requireRole("admin")] as const,
+  middleware: [
+    requireAuth({ scopes: ["users:write"] }),
+    requireRole("admin"),
+    idempotent(),
+  ] as const,
   request: {
     body: { required: true, content: { "application/json": { schema: CreateUserSchema } } },
   },
@@ -69,9 +81,11 @@ export const getUser = defineRoute({
   summary: "Get a user (admin or self)",
   description: "Admins read any account; a user only their own (403 for any other id).",
   middleware: [requireAuth({ scopes: ["users:read"] }), requireSelfOrAdmin("user_id")] as const,
+  parameters: [IF_NONE_MATCH_PARAMETER],
   request: { params: UserIdParamsSchema },
   responses: {
-    200: jsonContent(UserSchema, "The user"),
+    200: { ...jsonContent(UserSchema, "The user"), headers: ETAG_HEADER },
+    304: NOT_MODIFIED_RESPONSE,
     ...problemResponses(401, 403, 404, 422),
   },
 });
@@ -89,15 +103,16 @@ export const updateUser = defineRoute({
     "or deactivated (409). Each `current_password` check counts as a login attempt of that " +
     "user (429 past the login limit, whether right or wrong), and a non-admin's username " +
     "changes are limited (`RATE_LIMIT_RENAME_MAX`; 429), since a 409 tells whether a name is " +
-    "taken.",
+    "taken. With `If-Match`, only the representation it names is changed (412 otherwise).",
   middleware: [requireAuth({ scopes: ["users:write"] }), requireSelfOrAdmin("user_id")] as const,
+  parameters: [IF_MATCH_PARAMETER],
   request: {
     params: UserIdParamsSchema,
     body: { required: true, content: { "application/json": { schema: UpdateUserSchema } } },
   },
   responses: {
-    200: jsonContent(UserSchema, "The changed user"),
-    ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422),
+    200: { ...jsonContent(UserSchema, "The changed user"), headers: ETAG_HEADER },
+    ...problemResponses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428),
   },
 });
 export type UpdateUserRoute = typeof updateUser;
@@ -108,12 +123,14 @@ export const deleteUser = defineRoute({
   tags,
   summary: "Deactivate a user (admin or self)",
   description: "The account is deactivated, not erased (its items keep their owner), and every " +
-    "session is revoked. The last active admin cannot be deactivated (409).",
+    "session is revoked. The last active admin cannot be deactivated (409). With `If-Match`, " +
+    "only the representation it names is deactivated (412 otherwise).",
   middleware: [requireAuth({ scopes: ["users:write"] }), requireSelfOrAdmin("user_id")] as const,
+  parameters: [IF_MATCH_PARAMETER],
   request: { params: UserIdParamsSchema },
   responses: {
     204: { description: "Deactivated" },
-    ...problemResponses(401, 403, 404, 409, 422),
+    ...problemResponses(401, 403, 404, 409, 412, 422, 428),
   },
 });
 export type DeleteUserRoute = typeof deleteUser;

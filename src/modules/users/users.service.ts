@@ -12,6 +12,7 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  PreconditionFailedError,
   UnauthorizedError,
   ValidationError,
 } from "@/http/errors.ts";
@@ -29,6 +30,7 @@ import {
   type UserChanges,
 } from "@/modules/users/users.repository.ts";
 import { isUsername } from "@/modules/users/usernames.ts";
+import { type AuditContext, changedFields, recordIn } from "@/modules/audit/audit.service.ts";
 import type { ListUsersQuerySchema, UserPageSchema } from "@/modules/users/users.schemas.ts";
 import { USER_SORTS } from "@/modules/users/users.sorts.ts";
 
@@ -101,6 +103,14 @@ export function applyUserChanges(
 /** The detail of every 404 about a user. */
 export const USER_NOT_FOUND = "User not found";
 
+const notFound = () => new NotFoundError(USER_NOT_FOUND);
+
+/**
+ * A check of the account as it is (an `If-Match`), run before a change; it throws to refuse
+ * it. The write itself then changes the row only if it still shows what was checked.
+ */
+export type UserPrecondition = (current: User) => void;
+
 /** Lock name serializing changes that could leave no active admin, across instances. */
 const ADMIN_GUARD_LOCK = "items-api:last-admin-guard";
 const ADMIN_GUARD_WAIT_SECONDS = 5;
@@ -112,7 +122,18 @@ export interface UsersDeps
   readonly credentials: CredentialHooks;
 }
 
-type Deps = Pick<AppDeps, "db"> & UsersDeps;
+type Deps = Pick<AppDeps, "db"> & UsersDeps & { readonly audit?: AuditContext };
+
+/** What an account's representation shows that the audit trail records when it changes. */
+const AUDITED_FIELDS = ["username", "role_id", "role", "activated"] as const;
+
+/** The action of a change to an account, by what it changed most. */
+function userAction(before: User, after: User): string {
+  if (before.activated && !after.activated) return "user.deactivated";
+  if (!before.activated && after.activated) return "user.reactivated";
+  if (before.role !== after.role) return after.role === "admin" ? "user.promoted" : "user.demoted";
+  return "user.updated";
+}
 
 async function requireRole(deps: Pick<AppDeps, "db">, roleId: number): Promise<void> {
   if (!(await findRole(deps.db, roleId))) {
@@ -128,26 +149,35 @@ export interface CreatedUser {
 
 /** Create a user; 409 when the username is taken, 422 for an unknown role. */
 export async function createUser(
-  deps: Pick<AppDeps, "db" | "clock" | "passwords">,
+  deps: Pick<AppDeps, "db" | "clock" | "passwords"> & { readonly audit?: AuditContext },
   input: { username: string; roleId: number; password?: string | undefined },
 ): Promise<CreatedUser> {
   await requireRole(deps, input.roleId);
   const generatedPassword = input.password === undefined ? generatePassword(20) : undefined;
   const passwordHash = await deps.passwords.hash(input.password ?? generatedPassword!);
-  let id: number;
+  let user: User;
   try {
-    id = await insertUser(deps.db, {
-      username: input.username,
-      passwordHash,
-      roleId: input.roleId,
-      now: deps.clock.now(),
+    user = await deps.db.transaction(async (tx) => {
+      const id = await repository.insertUser(tx, {
+        username: input.username,
+        passwordHash,
+        roleId: input.roleId,
+        now: deps.clock.now(),
+      });
+      const created = await findUserById(tx, id);
+      if (!created) throw new Error(`User ${id} vanished right after its insert`);
+      await recordIn(tx, deps.audit, {
+        action: "user.created",
+        targetType: "user",
+        targetId: id,
+        changes: changedFields({} as Partial<User>, created, AUDITED_FIELDS),
+      });
+      return created;
     });
   } catch (error) {
     if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
     throw error;
   }
-  const user = await findUserById(deps.db, id);
-  if (!user) throw new Error(`User ${id} vanished right after its insert`);
   return generatedPassword === undefined ? { user } : { user, generatedPassword };
 }
 
@@ -273,6 +303,7 @@ export async function changeUser(
   targetId: number,
   update: UserUpdate,
   guards: ChangeUserGuards = {},
+  precondition?: UserPrecondition,
 ): Promise<User> {
   const isAdmin = actor.role === "admin";
   const self = actor.id === targetId;
@@ -295,6 +326,7 @@ export async function changeUser(
 
   const target = await getUser(deps, targetId);
   assertMayChange(actor, target);
+  precondition?.(target);
 
   const changes: UserChanges = {};
   if (update.username !== undefined && update.username !== target.username) {
@@ -324,44 +356,117 @@ export async function changeUser(
   }
   if (Object.keys(changes).length === 0) return target;
 
-  await guardLastAdmin(deps, target, changes, async () => {
-    try {
-      const updated = await updateUser(deps.db, targetId, changes, deps.clock.now());
-      if (!updated) throw new NotFoundError(USER_NOT_FOUND);
-    } catch (error) {
-      if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
-      throw error;
-    }
-  });
-
-  if (changes.activated === false) {
-    const revoked = await deps.credentials.revokeSessions(deps.db, targetId);
-    deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
-    // The keys already fail with the account (the lookup checks it); reactivation gets none back.
-    await deps.credentials.revokeApiKeys(deps.db, targetId);
-  } else if (changes.passwordHash !== undefined) {
-    // The user keeps the session they changed it from; an admin reset logs the user out.
-    const revoked = await deps.credentials.revokeSessions(
-      deps.db,
-      targetId,
-      self ? actorSessionId : undefined,
-    );
-    deps.metrics?.authSessionsRevoked.inc({ reason: "password_change" }, revoked);
-  }
-  return getUser(deps, targetId);
+  // The change, the credentials it revokes and its audit events: one transaction.
+  const { user, revoked, reason } = await guardLastAdmin(
+    deps,
+    target,
+    changes,
+    () =>
+      deps.db.transaction(async (tx) => {
+        try {
+          const expected = precondition ? target : undefined;
+          const updated = await updateUser(tx, targetId, changes, deps.clock.now(), expected);
+          if (!updated) throw precondition ? new PreconditionFailedError() : notFound();
+        } catch (error) {
+          if (error instanceof UniqueViolationError) throw new ConflictError(USERNAME_TAKEN);
+          throw error;
+        }
+        const after = await findUserById(tx, targetId);
+        if (!after) throw notFound();
+        const fields = changedFields(target, after, AUDITED_FIELDS);
+        if (Object.keys(fields).length > 0) {
+          await recordIn(tx, deps.audit, {
+            action: userAction(target, after),
+            targetType: "user",
+            targetId,
+            changes: fields,
+          });
+        }
+        if (changes.passwordHash !== undefined) {
+          // Never the password or its hash: only that it changed.
+          await recordIn(tx, deps.audit, {
+            action: "user.password_changed",
+            targetType: "user",
+            targetId,
+          });
+        }
+        let revoked = 0;
+        let reason: "deactivated" | "password_change" | undefined;
+        if (changes.activated === false) {
+          reason = "deactivated";
+          revoked = await deps.credentials.revokeSessions(tx, targetId);
+          // The keys already fail with the account (the lookup checks it); reactivation gets
+          // none back.
+          await deps.credentials.revokeApiKeys(tx, targetId);
+        } else if (changes.passwordHash !== undefined) {
+          // The user keeps the session they changed it from; an admin reset logs the user out.
+          reason = "password_change";
+          revoked = await deps.credentials.revokeSessions(
+            tx,
+            targetId,
+            self ? actorSessionId : undefined,
+          );
+        }
+        if (reason && revoked > 0) {
+          await recordIn(tx, deps.audit, {
+            action: "session.revoked",
+            targetType: "user",
+            targetId,
+            changes: {
+              sessions: { before: revoked, after: 0 },
+              reason: { before: null, after: reason },
+            },
+          });
+        }
+        return { user: after, revoked, reason };
+      }),
+  );
+  if (reason) deps.metrics?.authSessionsRevoked.inc({ reason }, revoked);
+  return user;
 }
 
 /** DELETE /users/{id}: deactivate the account and revoke every session (idempotent). */
-export async function deactivateUser(deps: Deps, actor: AuthUser, targetId: number): Promise<void> {
+export async function deactivateUser(
+  deps: Deps,
+  actor: AuthUser,
+  targetId: number,
+  precondition?: UserPrecondition,
+): Promise<void> {
   const target = await getUser(deps, targetId);
   assertMayChange(actor, target);
-  if (target.activated) {
-    const changes: UserChanges = { activated: false };
-    await guardLastAdmin(deps, target, changes, async () => {
-      await updateUser(deps.db, targetId, changes, deps.clock.now());
+  precondition?.(target);
+  const changes: UserChanges = { activated: false };
+  const deactivate = () =>
+    deps.db.transaction(async (tx) => {
+      if (target.activated) {
+        const expected = precondition ? target : undefined;
+        if (!(await updateUser(tx, targetId, changes, deps.clock.now(), expected))) {
+          throw precondition ? new PreconditionFailedError() : notFound();
+        }
+        await recordIn(tx, deps.audit, {
+          action: "user.deactivated",
+          targetType: "user",
+          targetId,
+          changes: { activated: { before: true, after: false } },
+        });
+      }
+      const revoked = await deps.credentials.revokeSessions(tx, targetId);
+      await deps.credentials.revokeApiKeys(tx, targetId);
+      if (revoked > 0) {
+        await recordIn(tx, deps.audit, {
+          action: "session.revoked",
+          targetType: "user",
+          targetId,
+          changes: {
+            sessions: { before: revoked, after: 0 },
+            reason: { before: null, after: "deactivated" },
+          },
+        });
+      }
+      return revoked;
     });
-  }
-  const revoked = await deps.credentials.revokeSessions(deps.db, targetId);
+  const revoked = target.activated
+    ? await guardLastAdmin(deps, target, changes, deactivate)
+    : await deactivate();
   deps.metrics?.authSessionsRevoked.inc({ reason: "deactivated" }, revoked);
-  await deps.credentials.revokeApiKeys(deps.db, targetId);
 }

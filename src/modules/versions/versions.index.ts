@@ -4,6 +4,7 @@ import type { ModuleDeps } from "@/middleware/module-deps.ts";
 import { createVersionsHandlers } from "@/modules/versions/versions.handlers.ts";
 import * as routes from "@/modules/versions/versions.routes.ts";
 import type { VersionsDeps } from "@/modules/versions/versions.service.ts";
+import type { AuditLog } from "@/modules/audit/audit.service.ts";
 
 /** `/versions`: the public list of client versions and their administration. */
 export const versionsModule = defineModule({
@@ -21,10 +22,11 @@ export const versionsModule = defineModule({
   scopes: {
     "versions:write": { description: "Add and change client versions (admin)", roles: ["admin"] },
   },
-  router: (deps: ModuleDeps & VersionsDeps) => {
+  router: (deps: ModuleDeps & VersionsDeps & { readonly auditLog: AuditLog }) => {
     const handlers = createVersionsHandlers(deps);
     return createAppRouter(deps)
       .openapi(routes.listVersions, handlers.listVersions)
+      .openapi(routes.getVersion, handlers.getVersion)
       .openapi(routes.createVersion, handlers.createVersion)
       .openapi(routes.updateVersion, handlers.updateVersion);
   },

@@ -62,6 +62,11 @@ export async function findVersionById(
 }
 
 /** Insert a client version and return it. */
+/** Take the row's lock for the rest of the transaction (a no-op write by primary key). */
+export async function lockVersion(db: Queryable, id: number): Promise<void> {
+  await db.execute("UPDATE versions SET id = id WHERE id = ?", [id]);
+}
+
 export async function insertVersion(db: Queryable, values: VersionValues): Promise<ClientVersion> {
   const { insertId } = await db.execute(
     "INSERT INTO versions (version, supported, deprecated, deprecated_at, sunset_at) VALUES (?, ?, ?, ?, ?)",
