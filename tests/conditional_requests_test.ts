@@ -29,7 +29,7 @@ for (const dialect of DIALECTS) {
       const { item, etag } = await newItem(t, owner.token, "Notebook");
 
       await s.step("a create and a read carry the same strong ETag", async () => {
-        assert(/^"[A-Za-z0-9_-]{22}"$/.test(etag), etag);
+        assert(/^"[0-9a-f]{16}"$/.test(etag), etag);
         const res = await t.request("GET", `/items/${item.id}`, { headers: auth });
         assertEquals(res.headers.get("etag"), etag);
         assertEquals(await json(res, 200), item);
