@@ -25,28 +25,14 @@
 import type { Context, TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
 import { PreconditionFailedError, PreconditionRequiredError } from "@/http/errors.ts";
+import { digest64 } from "@/runtime/digest.ts";
 
 /**
- * The strong entity tag of a representation: a 64-bit digest of its JSON text (two 32-bit
- * multiply-xorshift lanes over its UTF-16 code units), quoted. Not a cryptographic hash: a tag
- * only has to change when the representation does, and this one costs about a tenth of a
- * SHA-256 through `node:crypto` on every read (bench/README.md names the plain equivalent).
+ * The strong entity tag of a representation: a 64-bit digest of its JSON text, quoted. It only
+ * has to change when the representation does (see `digest64` for why not SHA-256).
  */
 export function etagOf(json: string): string {
-  let h1 = 0xdeadbeef ^ json.length;
-  let h2 = 0x41c6ce57 ^ json.length;
-  for (let i = 0; i < json.length; i++) {
-    const unit = json.charCodeAt(i);
-    h1 = Math.imul(h1 ^ unit, 2654435761);
-    h2 = Math.imul(h2 ^ unit, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `"${hex32(h1)}${hex32(h2)}"`;
-}
-
-function hex32(value: number): string {
-  return (value >>> 0).toString(16).padStart(8, "0");
+  return `"${digest64(json)}"`;
 }
 
 /** The opaque tags of an `If-Match` / `If-None-Match` list; `*` stands alone. */
