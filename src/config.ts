@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RateLimitWindows } from "@/runtime/rate-limit/limiter.ts";
 import { parseEnv } from "node:util";
 import { z } from "zod";
 import { parseDuration } from "@/runtime/duration.ts";
@@ -77,23 +78,7 @@ export interface Config {
     readonly maxApiKeysPerUser: number;
   };
   readonly admin: { readonly username: string; readonly password: string | undefined };
-  readonly rateLimit: {
-    readonly loginMax: number;
-    readonly loginWindowMs: number;
-    /** Login attempts per client address (any username) per `loginWindowMs`. */
-    readonly loginAddressMax: number;
-    readonly apiMax: number;
-    readonly apiWindowMs: number;
-    /** Failed token authentications per client address per `authFailureWindowMs`. */
-    readonly authFailureMax: number;
-    readonly authFailureWindowMs: number;
-    /** Username changes a non-admin may attempt per `renameWindowMs`. */
-    readonly renameMax: number;
-    readonly renameWindowMs: number;
-    /** Requests per API key per `apiKeyWindowMs` (each key has its own budget). */
-    readonly apiKeyMax: number;
-    readonly apiKeyWindowMs: number;
-  };
+  readonly rateLimit: RateLimitWindows;
   readonly docsAuth: "none" | "basic";
   readonly log: {
     readonly level: "debug" | "info" | "warning" | "error";

@@ -127,6 +127,26 @@ type Deps = Pick<AppDeps, "db"> & UsersDeps & { readonly audit?: AuditContext };
 /** What an account's representation shows that the audit trail records when it changes. */
 const AUDITED_FIELDS = ["username", "role_id", "role", "activated"] as const;
 
+/** Record the sessions a change to an account revoked along with it (none: nothing). */
+function recordRevokedSessions(
+  tx: Queryable,
+  audit: AuditContext | undefined,
+  userId: number,
+  revoked: number,
+  reason: "deactivated" | "password_change",
+): Promise<void> {
+  if (revoked === 0) return Promise.resolve();
+  return recordIn(tx, audit, {
+    action: "session.revoked",
+    targetType: "user",
+    targetId: userId,
+    changes: {
+      sessions: { before: revoked, after: 0 },
+      reason: { before: null, after: reason },
+    },
+  });
+}
+
 /** The action of a change to an account, by what it changed most. */
 function userAction(before: User, after: User): string {
   if (before.activated && !after.activated) return "user.deactivated";
@@ -407,17 +427,7 @@ export async function changeUser(
             self ? actorSessionId : undefined,
           );
         }
-        if (reason && revoked > 0) {
-          await recordIn(tx, deps.audit, {
-            action: "session.revoked",
-            targetType: "user",
-            targetId,
-            changes: {
-              sessions: { before: revoked, after: 0 },
-              reason: { before: null, after: reason },
-            },
-          });
-        }
+        if (reason) await recordRevokedSessions(tx, deps.audit, targetId, revoked, reason);
         return { user: after, revoked, reason };
       }),
   );
@@ -452,17 +462,7 @@ export async function deactivateUser(
       }
       const revoked = await deps.credentials.revokeSessions(tx, targetId);
       await deps.credentials.revokeApiKeys(tx, targetId);
-      if (revoked > 0) {
-        await recordIn(tx, deps.audit, {
-          action: "session.revoked",
-          targetType: "user",
-          targetId,
-          changes: {
-            sessions: { before: revoked, after: 0 },
-            reason: { before: null, after: "deactivated" },
-          },
-        });
-      }
+      await recordRevokedSessions(tx, deps.audit, targetId, revoked, "deactivated");
       return revoked;
     });
   const revoked = target.activated

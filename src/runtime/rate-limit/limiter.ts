@@ -176,24 +176,31 @@ function statusOf(policy: RateLimitPolicy, state: SlidingState): RateLimitStatus
   };
 }
 
+/** Every limit's budget and window (RATE_LIMIT_*). */
+export interface RateLimitWindows {
+  readonly loginMax: number;
+  readonly loginWindowMs: number;
+  /** Login attempts per client address (any username) per `loginWindowMs`. */
+  readonly loginAddressMax: number;
+  readonly apiMax: number;
+  readonly apiWindowMs: number;
+  /** Failed token authentications per client address per `authFailureWindowMs`. */
+  readonly authFailureMax: number;
+  readonly authFailureWindowMs: number;
+  /** Username changes a non-admin may attempt per `renameWindowMs`. */
+  readonly renameMax: number;
+  readonly renameWindowMs: number;
+  /** Requests per API key per `apiKeyWindowMs` (each key has its own budget). */
+  readonly apiKeyMax: number;
+  readonly apiKeyWindowMs: number;
+}
+
 /** The windows of every limit (RATE_LIMIT_*), and where counts are kept. */
 export interface RateLimiterSettings {
   /** Redis for counts shared by every instance; unset: this process's memory. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
-  readonly rateLimit: {
-    readonly loginMax: number;
-    readonly loginWindowMs: number;
-    readonly loginAddressMax: number;
-    readonly apiMax: number;
-    readonly apiWindowMs: number;
-    readonly authFailureMax: number;
-    readonly authFailureWindowMs: number;
-    readonly renameMax: number;
-    readonly renameWindowMs: number;
-    readonly apiKeyMax: number;
-    readonly apiKeyWindowMs: number;
-  };
+  readonly rateLimit: RateLimitWindows;
 }
 
 /**
