@@ -3,7 +3,8 @@
  * JSON formatter writes for the record `logAccess` hands LogTape (as it does at other levels,
  * for 5xx, and with a custom sink), and its message is plain text: `POST /items 201 3.2ms`.
  */
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import fc from "npm:fast-check@^4.10.2";
 import { getJsonLinesFormatter, type LogRecord } from "@logtape/logtape";
 import {
   type AccessLogRecord,

@@ -3,7 +3,8 @@
  * against the service on a real port, with every request to another host blocked and counted.
  * Screenshots land in tests/.artifacts/ (gitignored).
  */
-import { chromium, type Page } from "playwright-core";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import { chromium, type Page } from "npm:playwright-core@^1.65.1";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, TEST_ADMIN } from "./helpers/app.ts";
 

@@ -6,7 +6,8 @@
  * the flow's refreshUrl, POST /auth/token). Swagger UI has no refresh button.
  * Screenshots land in tests/.artifacts/ (gitignored).
  */
-import { chromium } from "playwright-core";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import { chromium } from "npm:playwright-core@^1.65.1";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { createTestApp, TEST_ADMIN } from "./helpers/app.ts";
 import { createUser } from "./helpers/auth.ts";

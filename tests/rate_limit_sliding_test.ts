@@ -3,7 +3,8 @@
  * `Retry-After`, the same answers from the memory store and the Redis script, and one limit
  * across instances sharing Redis.
  */
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import fc from "npm:fast-check@^4.10.2";
 import { Redis } from "ioredis";
 import { ManualClock } from "@/runtime/clock.ts";
 import { MemoryRateLimitStore } from "@/runtime/rate-limit/memory-store.ts";

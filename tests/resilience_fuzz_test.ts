@@ -11,7 +11,8 @@
  * Seeded and bounded: `FUZZ_SEED` (printed) and `FUZZ_RUNS` (default 2000 per property) pick
  * the run; `deno task fuzz` runs longer.
  */
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import fc from "npm:fast-check@^4.10.2";
 import type { Database } from "@/db/database.ts";
 import { assert, AssertionError } from "./helpers/assert.ts";
 import { createTestApp, TEST_ADMIN, type TestApp } from "./helpers/app.ts";

@@ -9,7 +9,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import Provider from "oidc-provider";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so the service never fetches it (docs/decisions.md)
+import Provider from "npm:oidc-provider@^9.13.3";
 
 /** The `aud` (resource indicator) the test provider issues tokens for. */
 export const TEST_AUDIENCE = "https://items-api.test";
