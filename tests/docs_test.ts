@@ -14,7 +14,13 @@ import {
   docsBasicAuth,
   parseBasicCredentials,
 } from "@/middleware/docs-auth.ts";
-import { DocsAssetMissingError, DocsAssets, readDocsAsset } from "@/modules/docs/docs.assets.ts";
+import {
+  DOCS_ASSET_SOURCES,
+  DocsAssetMissingError,
+  DocsAssets,
+  fileFromTarball,
+  readDocsAsset,
+} from "@/modules/docs/docs.assets.ts";
 import { SCALAR_CONFIGURATION } from "@/modules/docs/docs.pages.ts";
 import { ROLE_IDS } from "@/modules/roles/roles.ts";
 import {
@@ -378,6 +384,26 @@ Deno.test("parseBasicCredentials() splits at the first colon and decodes UTF-8",
   assertEquals(parseBasicCredentials(encode(":x")), undefined);
   assertEquals(parseBasicCredentials(`Basic ${btoa("\xff\xfe:x")}`), undefined);
   assertEquals(parseBasicCredentials("Basic a b"), undefined);
+});
+
+Deno.test("Scalar's bundle is taken alone out of its pinned npm tarball, once, and a tarball that does not match its integrity is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const embeddedDir = new URL(`file://${dir}/`);
+    const bundle = await readDocsAsset("scalar/standalone.js", { embeddedDir });
+    assert(bundle.length > 1_000_000, `${bundle.length} bytes`);
+    const head = new TextDecoder().decode(bundle.subarray(0, 1_000));
+    assert(head.includes("scalar-style"), "not Scalar's standalone bundle");
+    // Kept in the embedded folder, so the next start reads the file instead of the registry.
+    assertEquals((await Deno.stat(`${dir}/scalar/standalone.js`)).size, bundle.length);
+
+    const source = DOCS_ASSET_SOURCES["scalar/standalone.js"];
+    const forged = { ...source, integrity: `sha512-${btoa("x".repeat(64))}` };
+    const refused = await assertRejects(() => fileFromTarball(forged), DocsAssetMissingError);
+    assertStringIncludes(refused.message, "does not match");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("docs assets come from the npm package, else from the embedded folder", async () => {
