@@ -1,9 +1,9 @@
 /**
- * The typed client (src/client.ts) over a test app's `app.request`: no socket, same types.
+ * The typed client (client/mod.ts) over a test app's `app.request`: no socket, same types.
  *
  * @module
  */
-import { createClient, type ItemsApiClient } from "@/client.ts";
+import { createClient, type ItemsApiClient } from "../../client/mod.ts";
 import { LOOPBACK_PEER, type TestApp } from "./app.ts";
 
 /**
