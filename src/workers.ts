@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Config } from "@/config.ts";
+import { type Config, ConfigError } from "@/config.ts";
 import { clickableUrl } from "@/runtime/listen-url.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
 import { aggregatedMetrics, serveMetrics } from "@/runtime/metrics-server.ts";
@@ -101,6 +101,13 @@ export async function runPrimary(
   command: WorkerCommand = workerCommand(),
 ): Promise<number> {
   const log = getAppLogger("workers");
+  // Starting the workers runs this program: `deno task start` grants exactly that.
+  if (Deno.permissions.querySync({ name: "run", command: command.program }).state !== "granted") {
+    throw new ConfigError([
+      `WORKERS: ${config.workers} workers are started as child processes, which needs ` +
+      `--allow-run=${command.program} (deno task start grants it)`,
+    ]);
+  }
   for (const warning of config.warnings) log.warning(warning);
   const count = config.workers;
   const slots: Slot[] = Array.from(
