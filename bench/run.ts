@@ -22,8 +22,10 @@
  * Settings (environment): BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306), BENCH_DURATION
  * (seconds per wrk run, 6), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
  * BENCH_USERS (1000), BENCH_ITEMS_PER_USER (100), BENCH_OUT (bench/results), BENCH_INSTRUCTIONS
- * (perf, callgrind or off; default: perf where it counts, else callgrind where installed) and
- * those of bench/instructions.ts.
+ * (perf, callgrind or off; default: perf where it counts, else callgrind where installed),
+ * BENCH_WORKERS (2: the WORKERS rows compare WORKERS=1 and this many; 1 skips them),
+ * BENCH_REDIS_URL (redis://127.0.0.1:6379, which those rows need) and those of
+ * bench/instructions.ts.
  *
  * @module
  */
@@ -228,7 +230,7 @@ async function wrk(
 
 /** One wrk run in a progress line. */
 function describeRun(m: Measurement): string {
-  return `${m.rps} rps, p99 ${m.p99_ms} ms, ${m.cpu_us_per_request} CPU µs/req, ` +
+  return `${m.rps} rps, p99 ${m.p99_ms} ms, ${m.cpu_us_per_request ?? "?"} CPU µs/req, ` +
     `${m.kinstr_per_request ?? "?"}k instr/req` + (m.errors ? `, ${m.errors} errors` : "");
 }
 
