@@ -234,3 +234,42 @@ Deno.test("WORKERS that is neither auto nor a whole number from 1 to 256 is refu
     assert(/WORKERS: Cannot use/.test(configProblems({ ...BASE, WORKERS: value })), value);
   }
 });
+
+async function serveOutput(
+  permissions: string[],
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; text: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "src/cli.ts", "serve", ...args],
+    env: { APP_ENV: "test", METRICS_PORT: "0", PORT: String(freePort()), ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    text: decoder.decode(output.stdout) + decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("serve --workers overrides WORKERS, and is refused with SQLite naming WORKERS", async () => {
+  const { code, text } = await serveOutput(["-A"], ["--workers", "2"], {
+    WORKERS: "1",
+    DATABASE_URL: "sqlite::memory:",
+    REDIS_URL: "redis://127.0.0.1:1",
+  });
+  assertEquals(code, 1);
+  assert(/WORKERS: 2 workers cannot share a SQLite database/.test(text), text);
+});
+
+Deno.test("without --allow-run for its own executable the primary refuses WORKERS=2", async () => {
+  const { code, text } = await serveOutput(
+    ["--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys"],
+    ["--workers", "2"],
+    { DATABASE_URL: "mysql://u:p@127.0.0.1:1/items", REDIS_URL: "redis://127.0.0.1:1" },
+  );
+  assertEquals(code, 1);
+  assert(/WORKERS: .*--allow-run=/.test(text), text);
+});
