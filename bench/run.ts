@@ -22,8 +22,10 @@
  * Settings (environment): BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306), BENCH_DURATION
  * (seconds per wrk run, 6), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_THREADS (1),
  * BENCH_USERS (1000), BENCH_ITEMS_PER_USER (100), BENCH_OUT (bench/results), BENCH_INSTRUCTIONS
- * (perf, callgrind or off; default: perf where it counts, else callgrind where installed) and
- * those of bench/instructions.ts.
+ * (perf, callgrind or off; default: perf where it counts, else callgrind where installed),
+ * BENCH_WORKERS (2: the WORKERS rows compare WORKERS=1 and this many; 1 skips them),
+ * BENCH_REDIS_URL (redis://127.0.0.1:6379, which those rows need) and those of
+ * bench/instructions.ts.
  *
  * @module
  */
@@ -68,7 +70,13 @@ const settings = {
   refreshTokens: 64,
   loginUsers: 100,
   coldStarts: 5,
+  /** BENCH_WORKERS (2): the WORKERS rows compare 1 and this many workers; 1 skips them. */
+  workers: Number(Deno.env.get("BENCH_WORKERS") ?? "2"),
+  redisUrl: Deno.env.get("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379",
 };
+
+/** The cases measured again with WORKERS=1 and WORKERS=BENCH_WORKERS. */
+const WORKER_CASE_NAMES = ["GET /livez", "GET /roles", "GET /items/{id}"];
 
 // ---------------------------------------------------------------------------------------------
 // wrk
@@ -222,7 +230,7 @@ async function wrk(
 
 /** One wrk run in a progress line. */
 function describeRun(m: Measurement): string {
-  return `${m.rps} rps, p99 ${m.p99_ms} ms, ${m.cpu_us_per_request} CPU µs/req, ` +
+  return `${m.rps} rps, p99 ${m.p99_ms} ms, ${m.cpu_us_per_request ?? "?"} CPU µs/req, ` +
     `${m.kinstr_per_request ?? "?"}k instr/req` + (m.errors ? `, ${m.errors} errors` : "");
 }
 
@@ -736,6 +744,46 @@ async function main(): Promise<void> {
       }
     }
 
+    // WORKERS: the same reads against a second service on the same database, started with
+    // WORKERS=1 and then WORKERS=BENCH_WORKERS, both on Redis (WORKERS > 1 needs it; the main
+    // rows above count limits in memory). The CPU per request is not recorded: several processes.
+    const workerRows: Array<Record<string, unknown>> = [];
+    if (settings.workers > 1) {
+      const workerCases = CASES.filter((c) => WORKER_CASE_NAMES.includes(c.name));
+      for (const count of [1, settings.workers]) {
+        const port = freePort();
+        log(`service with WORKERS=${count} (Redis) on the same database`);
+        const child = spawn(
+          `service (WORKERS=${count})`,
+          ["run", ...SERVICE_FLAGS, "src/cli.ts", "serve"],
+          port,
+          {
+            ...serviceEnv(databaseUrl, port, freePort()),
+            REDIS_URL: settings.redisUrl,
+            REDIS_KEY_PREFIX: `items-bench-${nonce}-${count}:`,
+            WORKERS: String(count),
+          },
+        );
+        children.push(child);
+        try {
+          await waitForOk(child, "/readyz");
+          for (const c of workerCases) {
+            await wrk(`${child.baseUrl}${c.path}`, c.script, { durationS: 2, env: env() });
+            const measured: Measurement[] = [];
+            for (let pass = 0; pass < settings.rounds; pass++) {
+              const m = await wrk(`${child.baseUrl}${c.path}`, c.script, { env: env(c.env) });
+              log(`WORKERS=${count} ${c.name}: ${describeRun(m)}`);
+              measured.push(m);
+            }
+            workerRows.push({ workers: count, name: c.name, ...summarize(measured) });
+          }
+        } finally {
+          await child.stop();
+        }
+      }
+    }
+    results.workers = workerRows;
+
     log("GET /items/{id} at 1, 8, 64 and 256 connections (overload)");
     const overload = [];
     for (const connections of OVERLOAD_CONNECTIONS) {
@@ -975,6 +1023,22 @@ function renderMarkdown(r: any): string {
   lines.push("", "| target | measured | met |", "|---|---:|:---:|");
   for (const t of r.targets) {
     lines.push(`| ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`);
+  }
+  if (r.workers?.length) {
+    lines.push(
+      "",
+      "WORKERS: the same reads against a service started with WORKERS=1 and with more workers " +
+        "(processes sharing the port), both counting limits in Redis; medians of the rounds.",
+      "",
+      "| case | WORKERS | rps | p50 ms | p99 ms | errors |",
+      "|---|---:|---:|---:|---:|---:|",
+    );
+    for (const row of r.workers) {
+      lines.push(
+        `| ${row.name} | ${row.workers} | ${fmt(row.rps)} | ${row.p50_ms} | ${row.p99_ms} | ` +
+          `${row.errors} |`,
+      );
+    }
   }
   if (r.overload) {
     lines.push(

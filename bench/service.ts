@@ -27,6 +27,8 @@ export const SERVICE_FLAGS = [
   "--allow-sys",
   // As the tasks grant it: Node-API addons from the native Argon2id binding's folder only.
   `--allow-ffi=${ffiScope(import.meta.resolve("@node-rs/argon2"))}`,
+  // As `deno task start` grants it: WORKERS > 1 runs this deno again, nothing else.
+  `--allow-run=${Deno.execPath()}`,
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { createCommandDeps } from "@/deps.ts";
 import { AppError } from "@/http/errors.ts";
 import { getAppLogger, setupLogging } from "@/runtime/logger.ts";
 import { startService } from "@/main.ts";
+import { runPrimary } from "@/workers.ts";
 import { breakGlass, type BreakGlassAction } from "@/modules/users/break-glass.ts";
 import { createAdmin } from "@/modules/users/create-admin.ts";
 
@@ -25,6 +26,7 @@ Usage: items-api [command] [options]
 
 Commands:
   serve          Run the HTTP service (default): migrates, then listens on HOST:PORT
+                   --workers <n|auto>  processes sharing PORT (default: WORKERS, else 1)
   migrate        Apply pending database migrations and exit
   create-admin   Create an admin account:
                    --username <name>   default: ADMIN_USERNAME
@@ -71,8 +73,8 @@ function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>["opti
 }
 
 /** Load the config and set up logging, as every command that touches the database does. */
-async function prepare(): Promise<Config> {
-  const config = loadConfig();
+async function prepare(overrides: Record<string, string> = {}): Promise<Config> {
+  const config = loadConfig(overrides);
   await setupLogging(config.log);
   return config;
 }
@@ -133,8 +135,10 @@ const COMMANDS: Record<string, Command> = {
   "reactivate-user": breakGlassCommand("reactivate"),
   "revoke-sessions": breakGlassCommand("revoke-sessions"),
   serve: async (args) => {
-    parseFlags(args, {});
-    const config = await prepare();
+    const flags = parseFlags(args, { workers: { type: "string" } });
+    // The flag overrides WORKERS; the config checks it like the variable.
+    const config = await prepare(flags.workers === undefined ? {} : { WORKERS: flags.workers });
+    if (config.workers > 1 && config.worker === undefined) return await runPrimary(config);
     const service = await startService(config);
     await service.finished;
     const signal = service.stopSignal;

@@ -59,6 +59,17 @@ export interface Config {
     /** Server-side limit on each list statement (MySQL); see README, Lists. */
     readonly listQueryTimeoutMs: number;
   };
+  /**
+   * Processes serving the API on this host (WORKERS; `auto`: the cores available). Above 1 the
+   * process started by `serve` is the primary: it runs WORKERS child processes sharing PORT
+   * (SO_REUSEPORT) and serves the summed `/metrics`. See docs/operations.md, "Workers".
+   */
+  readonly workers: number;
+  /**
+   * Set in a worker started by the primary (internal ITEMS_API_WORKER_* variables): its index
+   * (0 schedules the purge cron) and the loopback port its JSON metrics listen on.
+   */
+  readonly worker: { readonly index: number; readonly metricsPort: number } | undefined;
   readonly redisUrl: string | undefined;
   /** Prefix of every key the service writes to Redis (several services may share one). */
   readonly redisKeyPrefix: string;
@@ -72,6 +83,11 @@ export interface Config {
      * undefined: by backend (32 on Web Crypto, 128 on the native binding).
      */
     readonly hashQueueLimit: number | undefined;
+    /**
+     * Argon2id hashes run at once by this process: (cores − 1) for the host, split across the
+     * workers, at least 1 each.
+     */
+    readonly hashConcurrency: number;
     /** Where Argon2id runs (PASSWORD_HASHER): the native binding where it loads, or Web Crypto. */
     readonly passwordHasher: PasswordHasherSetting;
     /** API keys a user may hold at once (`POST /auth/api-keys` answers 409 beyond it). */
@@ -219,6 +235,20 @@ const EnvSchema = z.object({
   // Default by APP_ENV (see LOOPBACK_HOST): a development instance is not on the network.
   HOST: z.string().optional(),
   PORT: integer(8080, 1, 65535),
+  WORKERS: z.string().default("1").transform((value, ctx) => {
+    if (value.trim() === "auto") return availableCores();
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < 1 || n > 256) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Cannot use "${value}": expected auto or a whole number from 1 to 256`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  ITEMS_API_WORKER_INDEX: optionalInteger(0, 255),
+  ITEMS_API_WORKER_METRICS_PORT: optionalInteger(1, 65535),
   METRICS_PORT: integer(8000, 0, 65535),
   DATABASE_URL: databaseUrl,
   DB_POOL_SIZE: integer(10, 1, 1000),
@@ -297,6 +327,11 @@ const EnvSchema = z.object({
     message: "Expected 1m to 31d: the longest exp - iat a provider token may claim",
   }),
 });
+
+/** The cores available to this process (`WORKERS=auto`). */
+function availableCores(): number {
+  return Math.max(1, navigator.hardwareConcurrency || 1);
+}
 
 function isMysqlUrl(value: string): boolean {
   try {
@@ -388,6 +423,26 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   } else if (e.OIDC_ISSUER === undefined && e.OIDC_AUDIENCE !== undefined) {
     problems.push("OIDC_AUDIENCE: Has no effect without OIDC_ISSUER");
   }
+  const databaseUrl = e.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  if (e.WORKERS > 1 && databaseUrl.startsWith("sqlite:")) {
+    problems.push(
+      `WORKERS: ${e.WORKERS} workers cannot share a SQLite database (one writer at a time: ` +
+        `the others would fail with "database is locked"); use WORKERS=1 or a mysql:// ` +
+        "DATABASE_URL",
+    );
+  }
+  if (e.WORKERS > 1 && Deno.build.os !== "linux") {
+    problems.push(
+      `WORKERS: ${e.WORKERS} workers need Linux (SO_REUSEPORT spreading connections across ` +
+        `processes); on ${Deno.build.os} use WORKERS=1 and run several instances behind a proxy`,
+    );
+  }
+  if (e.WORKERS > 1 && e.REDIS_URL === undefined) {
+    problems.push(
+      `WORKERS: ${e.WORKERS} workers need REDIS_URL: without it each worker would count rate ` +
+        "and login limits on its own; set REDIS_URL or use WORKERS=1",
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const docsAuth = e.DOCS_AUTH ?? (production ? "basic" : "none");
   if (production && docsAuth === "none") {
@@ -417,12 +472,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       corsOrigins: e.CORS_ORIGINS,
     },
     database: {
-      url: e.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+      url: databaseUrl,
       poolSize: e.DB_POOL_SIZE,
       queueLimit: e.DB_QUEUE_LIMIT,
       queryTimeoutMs: e.DB_QUERY_TIMEOUT,
       listQueryTimeoutMs: e.LIST_QUERY_TIMEOUT,
     },
+    workers: e.WORKERS,
+    worker: e.ITEMS_API_WORKER_INDEX === undefined || e.ITEMS_API_WORKER_METRICS_PORT === undefined
+      ? undefined
+      : { index: e.ITEMS_API_WORKER_INDEX, metricsPort: e.ITEMS_API_WORKER_METRICS_PORT },
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     auth: {
@@ -431,6 +490,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       refreshTokenTtlMs: e.REFRESH_TOKEN_TTL,
       maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
       hashQueueLimit: e.PASSWORD_HASH_QUEUE_LIMIT,
+      hashConcurrency: Math.max(1, Math.floor((availableCores() - 1) / e.WORKERS)),
       passwordHasher: e.PASSWORD_HASHER ?? "auto",
       maxApiKeysPerUser: e.API_KEYS_MAX_PER_USER,
     },
@@ -471,8 +531,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
 }
 
 /** Read the process environment and parse it; the one place that touches `Deno.env`. */
-export function loadConfig(): Config {
-  return parseConfig(withEnvFile(Deno.env.toObject()));
+export function loadConfig(overrides: Readonly<Record<string, string>> = {}): Config {
+  return parseConfig({ ...withEnvFile(Deno.env.toObject()), ...overrides });
 }
 
 /**

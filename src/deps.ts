@@ -135,7 +135,7 @@ async function passwordHasher(config: Config): Promise<PasswordHasher> {
   return new PasswordHasher(
     config.auth.secretKey,
     DEFAULT_ARGON2_PARAMS,
-    undefined,
+    config.auth.hashConcurrency,
     hashQueueLimits(config.auth.hashQueueLimit ?? defaultHashQueueLimit(choice.backend.name)),
     choice.backend,
   );

@@ -11,7 +11,7 @@ import { type ScheduledTokenPurge, scheduleTokenPurge } from "@/cron/purge-expir
 import { createDeps } from "@/deps.ts";
 import { clickableUrl, isLoopbackHost } from "@/runtime/listen-url.ts";
 import { getAppLogger } from "@/runtime/logger.ts";
-import { serveMetrics } from "@/runtime/metrics-server.ts";
+import { metricsJsonHandler, serveMetrics } from "@/runtime/metrics-server.ts";
 import { serveResilient } from "@/runtime/resilient-server.ts";
 
 /** How long uploads on a listener whose accept loop failed may take before it is drained. */
@@ -51,38 +51,66 @@ export async function startService(config: Config): Promise<RunningService> {
   );
   const app = createApp(deps);
 
-  let tokenPurge: ScheduledTokenPurge;
+  const worker = config.worker;
+  // Among workers only worker 0 schedules the purge (the job's database lock also keeps two
+  // hosts from running it at once).
+  let tokenPurge: ScheduledTokenPurge | undefined;
   try {
-    tokenPurge = scheduleTokenPurge(
-      { db, clock: deps.clock, metrics, auditRetentionMs: config.auditRetentionMs },
-      config.tokenPurgeCron,
-    );
+    if (worker === undefined || worker.index === 0) {
+      tokenPurge = scheduleTokenPurge(
+        { db, clock: deps.clock, metrics, auditRetentionMs: config.auditRetentionMs },
+        config.tokenPurgeCron,
+      );
+      if (worker !== undefined) {
+        log.info("Worker {worker} schedules the token purge ({cron})", {
+          worker: worker.index,
+          cron: config.tokenPurgeCron,
+        });
+      }
+    }
   } catch (error) {
     await deps.close();
     throw error;
   }
   const stopEventLoopMonitor = metrics.startEventLoopMonitor();
 
-  // Its own listener, so the public port never exposes /metrics; METRICS_PORT=0 disables it.
-  const metricsServer = config.http.metricsPort === 0 ? undefined : serveMetrics(metrics, {
-    hostname: config.http.host,
-    port: config.http.metricsPort,
-    onListen: ({ hostname, port }) => {
-      // Plain text, not template values: the pretty log would quote them inside the URL.
-      const url = `${clickableUrl(hostname, port)}/metrics`;
-      log.info(`Metrics on ${url}`, { url });
-    },
-    onAcceptStopped: (error, occurrences) => {
-      log.error("Metrics listener not accepting ({error}; {occurrences} time(s)): retrying", {
-        error: (error as Error)?.message ?? String(error),
-        occurrences,
-      });
-    },
-  });
+  // A worker's metrics go, as JSON, to the primary only: loopback, on the port it was given.
+  const metricsServer = worker !== undefined
+    ? serveResilient({
+      hostname: "127.0.0.1",
+      port: worker.metricsPort,
+      onListen: ({ port }) => {
+        log.info("Worker {worker} (pid {pid}): metrics JSON on 127.0.0.1:{metrics_port}", {
+          worker: worker.index,
+          pid: Deno.pid,
+          metrics_port: port,
+        });
+      },
+    }, metricsJsonHandler(metrics))
+    // Its own listener, so the public port never exposes /metrics; METRICS_PORT=0 disables it.
+    : config.http.metricsPort === 0
+    ? undefined
+    : serveMetrics(metrics, {
+      hostname: config.http.host,
+      port: config.http.metricsPort,
+      onListen: ({ hostname, port }) => {
+        // Plain text, not template values: the pretty log would quote them inside the URL.
+        const url = `${clickableUrl(hostname, port)}/metrics`;
+        log.info(`Metrics on ${url}`, { url });
+      },
+      onAcceptStopped: (error, occurrences) => {
+        log.error("Metrics listener not accepting ({error}; {occurrences} time(s)): retrying", {
+          error: (error as Error)?.message ?? String(error),
+          occurrences,
+        });
+      },
+    });
 
   const server = serveResilient({
     hostname: config.http.host,
     port: config.http.port,
+    // Workers share the port; the kernel (Linux) spreads the connections among them.
+    reusePort: worker !== undefined,
     // Uploads still being read on a failed listener get a moment to finish before its drain.
     beforeDrain: () => lifecycle.uploadsFinished(UPLOAD_GRACE_BEFORE_DRAIN_MS),
     onAcceptStopped: (error, occurrences) => {
@@ -101,7 +129,8 @@ export async function startService(config: Config): Promise<RunningService> {
       const startupMs = Math.round(performance.now());
       // Says so when only this machine can connect (the default outside production).
       const reach = isLoopbackHost(hostname) ? "; this machine only, HOST=0.0.0.0 exposes it" : "";
-      log.info(`Listening on ${url} (${db.dialect}, started in ${startupMs} ms${reach})`, {
+      const who = worker === undefined ? "" : `, worker ${worker.index}, pid ${Deno.pid}`;
+      log.info(`Listening on ${url} (${db.dialect}, started in ${startupMs} ms${reach}${who})`, {
         url,
         hostname,
         port,
@@ -144,7 +173,7 @@ export async function startService(config: Config): Promise<RunningService> {
           ms: config.http.shutdownTimeoutMs,
         });
       }
-      await tokenPurge.stop();
+      await tokenPurge?.stop();
       await metricsServer?.shutdown();
       stopEventLoopMonitor();
       await deps.close();

@@ -329,6 +329,7 @@ function registerProcessMetrics(registry: Registry): void {
   const startTime = Math.round(performance.timeOrigin / 1000);
   new Gauge({
     name: "process_start_time_seconds",
+    aggregator: "min",
     help: "Start time of the process since the Unix epoch, in seconds",
     registers,
     collect() {
@@ -384,6 +385,7 @@ function registerProcessMetrics(registry: Registry): void {
   if (maxFds !== undefined) {
     new Gauge({
       name: "process_max_fds",
+      aggregator: "min",
       help: "Maximum number of open file descriptors",
       registers,
       collect() {
@@ -517,6 +519,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const tokenPurgeLastSuccess = new Gauge({
     name: "token_purge_last_success_timestamp_seconds",
+    aggregator: "max",
     help: "When this instance last completed an expired-session purge, since the Unix epoch",
     registers,
   });
@@ -548,6 +551,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   new Gauge({
     name: "items_api_build_info",
+    aggregator: "first",
     help: "Version of the service and of the runtime; always 1",
     labelNames: ["version", "deno_version", "v8_version"] as const,
     registers,
@@ -559,6 +563,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.passwordHashBackend !== undefined) {
     new Gauge({
       name: "password_hash_backend_info",
+      aggregator: "first",
       help: "Where Argon2id password hashes run (native binding or Web Crypto); always 1",
       labelNames: ["backend"] as const,
       registers,

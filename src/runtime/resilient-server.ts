@@ -15,6 +15,8 @@
 export interface ResilientServeOptions {
   hostname: string;
   port: number;
+  /** Share the port with other processes (SO_REUSEPORT; Linux balances connections). */
+  reusePort?: boolean;
   /** Called once, when the first listener is bound. */
   onListen?: (addr: Deno.NetAddr) => void;
   /** Time between two attempts to listen again. Default 250 ms. */
@@ -75,7 +77,12 @@ export function serveResilient(
   const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
 
   const listen = (port: number, onListen: (addr: Deno.NetAddr) => void) => {
-    const server = Deno.serve({ hostname: options.hostname, port, onListen }, handler);
+    const server = Deno.serve({
+      hostname: options.hostname,
+      port,
+      reusePort: options.reusePort ?? false,
+      onListen,
+    }, handler);
     servers.add(server);
     server.finished.then(
       () => servers.delete(server),
